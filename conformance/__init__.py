@@ -1,0 +1,1 @@
+"""The vendor conformance suite: test signals, tolerances, runtime adapters and reports."""

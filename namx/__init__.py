@@ -1,0 +1,19 @@
+"""namx: run Neural Amp Modeler (.nam) models the same everywhere.
+
+    import namx
+    model = namx.load("amp.nam")
+    model.widths()                       # the width levels it offers
+    from namx.runtimes import open_streamer
+    s = open_streamer("numpy", model, width="8")
+    y = s.process(x_block)
+"""
+from .errors import ModelError, NamxError, WidthError
+from .loader import load, loads
+from .model import Model
+from .widths import WidthLevel
+
+__version__ = "0.1.0"
+SPEC_VERSION = "1.0"
+
+__all__ = ["load", "loads", "Model", "WidthLevel", "NamxError", "ModelError", "WidthError", "__version__",
+           "SPEC_VERSION"]

@@ -1,0 +1,87 @@
+"""The streaming interface every runtime implements.
+
+A Streamer plays one model on mono audio, block by block, at one width level at a time:
+
+    s = open_streamer("numpy", model, width="8")
+    y = s.process(block)        # any block length >= 1; output has the same length
+    s.width = "3"               # takes effect at the next block
+    s.reset()                   # back to the initial (prewarmed) state
+
+Width-change rule (spec, streaming section): when the width changes, the newly active width
+starts from its own initial state, as NeuralAmpModelerCore does when a slim change rebuilds
+and prewarms the model. Setting the width that is already active changes nothing.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from namx.errors import NamxError
+from namx.model import Model
+from namx.widths import WidthLevel, select
+
+
+class LevelRunner(ABC):
+    """One plain model (one width level) in one runtime."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Return to the initial (prewarmed) state."""
+
+    @abstractmethod
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Process a 1-D block; return a 1-D block of the same length."""
+
+
+class Streamer(ABC):
+    runtime = "?"
+
+    def __init__(self, model: Model, width=None, *, slim: float | None = None):
+        if model.in_channels != 1 or model.out_channels != 1:
+            raise NamxError(f"{model.source}: model has {model.in_channels} input and {model.out_channels} output "
+                            "channels; namx streams mono (1 in, 1 out) models only")
+        self.model = model
+        self.levels = model.widths()
+        self._runners: dict[int, LevelRunner] = {}
+        self._level = select(model, width, slim=slim)
+        self._runner = self._activate(self._level)
+
+    @abstractmethod
+    def _open(self, level: WidthLevel) -> LevelRunner:
+        """Build the runner for one level (called once per level; the streamer caches it)."""
+
+    def _activate(self, level: WidthLevel) -> LevelRunner:
+        runner = self._runners.get(level.index)
+        if runner is None:
+            runner = self._runners[level.index] = self._open(level)
+        runner.reset()
+        return runner
+
+    @property
+    def level(self) -> WidthLevel:
+        return self._level
+
+    @property
+    def width(self) -> str:
+        return self._level.label
+
+    @width.setter
+    def width(self, width) -> None:
+        self.set_width(width)
+
+    def set_width(self, width=None, *, slim: float | None = None) -> None:
+        level = select(self.model, width, slim=slim)
+        if level.index != self._level.index:
+            self._level, self._runner = level, self._activate(level)
+
+    def reset(self) -> None:
+        self._runner.reset()
+
+    def process(self, block) -> np.ndarray:
+        x = np.asarray(block)
+        if x.ndim != 1 or x.size == 0:
+            raise NamxError(f"a block must be a non-empty 1-D array of samples (got shape {x.shape})")
+        if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+            raise NamxError(f"a block must hold real numbers (got {x.dtype})")
+        return self._runner.process(x)
