@@ -63,6 +63,13 @@ def from_json(obj: Any, source: str = "<json>") -> Model:
     return _Parser(source).model(obj, "", depth=0)
 
 
+def weights_needed(obj: Any, source: str = "<json>") -> int:
+    """How many top-level weights a .nam object's config consumes (its own `weights` are ignored)."""
+    parser = _Parser(source, check_count=False)
+    parser.model({**obj, "weights": []}, "", depth=0)
+    return parser.consumed
+
+
 class _Weights:
     """Hands out the flat weight list in consumption order; counts what was asked for."""
 
@@ -84,9 +91,10 @@ class _Weights:
 
 
 class _Parser:
-    def __init__(self, source: str):
-        self.source = source
+    def __init__(self, source: str, check_count: bool = True):
+        self.source, self.check_count = source, check_count
         self.notes: list[str] = []
+        self.consumed = 0
 
     def fail(self, path: str, problem: str):
         raise ModelError(self.source, problem, path)
@@ -174,7 +182,9 @@ class _Parser:
             net = self.linear(config, cpath, w)
         else:
             net = self.container(config, cpath, rate, depth)
-        if w.pos != weights.size:
+        if depth == 0:
+            self.consumed = w.pos
+        if w.pos != weights.size and (self.check_count or depth > 0):
             self.fail(_join(path, "weights"), f"{arch} config needs {w.pos} weights but the file has {weights.size}")
         if rate is None and depth == 0:
             self.notes.append(f"no sample_rate in the file: assuming {DEFAULT_SAMPLE_RATE:.0f} Hz")

@@ -1,0 +1,27 @@
+"""Models that ship inside the package, usable by name wherever a MODEL path is expected.
+
+`A2.nam` is NeuralAmpModelerCore's example A2 model (sdatkinson/NeuralAmpModelerCore,
+example_models/A2.nam at commit daae2d0b, MIT licence: see A2.LICENSE): a SlimmableContainer
+with a 3-channel and an 8-channel WaveNet.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..loader import load
+from ..model import Model
+
+EXAMPLE = "example"
+HERE = Path(__file__).parent
+BUNDLED = {"example": "A2.nam", "A2": "A2.nam"}
+
+
+def path(name: str) -> Path:
+    return HERE / BUNDLED[name]
+
+
+def load_model(spec: str) -> Model:
+    """Load a .nam file, or a bundled model by name when no such file exists."""
+    if spec in BUNDLED and not Path(spec).exists():
+        return load(path(spec))
+    return load(spec)

@@ -1,0 +1,191 @@
+"""The namx command line. Exit codes: 0 ok, 1 a conformance failure, 2 a usage or input error.
+
+User mistakes (bad files, widths not offered, unreadable audio) print one line, `namx: ...`,
+and exit 2 with nothing half-written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from . import __version__, bundled
+from .errors import NamxError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's default exits 2 with usage; keep that, one line of reason
+        self.print_usage(sys.stderr)
+        print(f"namx: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _model_arg(p):
+    p.add_argument("model", metavar="MODEL", help=f"a .nam file, or '{bundled.EXAMPLE}' for the bundled example")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="namx", description="Run Neural Amp Modeler (.nam) models the same everywhere.")
+    parser.add_argument("--version", action="version", version=f"namx {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("info", help="describe a model: architecture, widths, sizes, metadata")
+    _model_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("run", help="process audio through a model (WAV or .npy in and out)")
+    _model_arg(p)
+    p.add_argument("input", metavar="IN", help="mono input audio: WAV (any rate equal to the model's) or .npy")
+    p.add_argument("output", metavar="OUT", help="output: .wav (32-bit float) or .npy (float32)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--width", help="width level to run (a label from 'namx info', or i<index>); default: widest")
+    g.add_argument("--slim", type=float, metavar="V", help="NeuralAmpModelerCore's slim value in [0, 1]")
+    p.add_argument("--block-size", type=int, default=64, metavar="N", help="samples per block (default 64)")
+    p.add_argument("--runtime", default="numpy", help="runtime to use (default numpy, the reference)")
+    p.add_argument("--precision", choices=("float64", "float32"), default="float64",
+                   help="numpy runtime arithmetic (default float64)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.set_defaults(func=cmd_run)
+
+    from .signals import SIGNALS
+    p = sub.add_parser("signal", help="write a deterministic test signal (e.g. the 2 s test mix)")
+    p.add_argument("name", choices=sorted(SIGNALS), help="signal to write")
+    p.add_argument("output", metavar="OUT", help=".wav (32-bit float) or .npy")
+    p.add_argument("--sample-rate", type=float, default=48000.0, help="sample rate in Hz (default 48000)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.set_defaults(func=cmd_signal)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args) or EXIT_OK
+    except NamxError as e:
+        print(f"namx: {_one_line(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("namx: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _load(spec: str):
+    model = bundled.load_model(spec)
+    for note in model.notes:
+        print(f"namx: note: {model.source}: {note}", file=sys.stderr)
+    return model
+
+
+# ---- info ---------------------------------------------------------------------------------------
+
+def describe(model) -> dict:
+    """What `namx info` reports, as plain data."""
+    from .stats import macs_per_sample, num_weights, prewarm_samples, receptive_field
+    levels = []
+    widest = model.widths()[-1]
+    for lv in model.widths():
+        plain = model.at(lv)
+        levels.append({
+            "width": lv.label, "level": lv.index, "slim_interval": [lv.slim_lo, lv.slim_hi],
+            "channels": list(lv.channels), "architecture": plain.architecture,
+            "weights": num_weights(plain), "macs_per_sample": macs_per_sample(plain),
+            "receptive_field": receptive_field(plain), "prewarm_samples": prewarm_samples(plain),
+            "default": lv.index == widest.index,
+        })
+    return {
+        "file": model.source, "architecture": model.architecture, "version": model.version,
+        "sample_rate": model.sample_rate, "sample_rate_assumed": model.sample_rate_assumed,
+        "widths": levels, "metadata": model.metadata, "notes": list(model.notes),
+    }
+
+
+def cmd_info(args) -> int:
+    info = describe(_load(args.model))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    rate = f"{info['sample_rate']:g} Hz" + (" (assumed: the file has none)" if info["sample_rate_assumed"] else "")
+    print(info["file"])
+    print(f"  architecture     {info['architecture']} (file version {info['version']})")
+    print(f"  sample rate      {rate}")
+    n = len(info["widths"])
+    print(f"  widths           {n} level{'s' if n > 1 else ''}: {', '.join(w['width'] for w in info['widths'])}")
+    header = ("width", "slim values", "channels", "weights", "MACs/sample", "receptive field")
+    rows = []
+    for w in info["widths"]:
+        lo, hi = w["slim_interval"]
+        span = f"[{lo:.3g}, {hi:.3g}{']' if w is info['widths'][-1] else ')'}"
+        rf = w["receptive_field"]
+        rows.append((w["width"] + (" *" if w["default"] else ""), span, "/".join(map(str, w["channels"])) or "-",
+                     str(w["weights"]), str(w["macs_per_sample"]), "unbounded" if rf is None else f"{rf} samples"))
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for r in (header, *rows):
+        print("    " + "  ".join(c.ljust(wd) for c, wd in zip(r, widths)).rstrip())
+    print("    (* = default width)")
+    meta = {k: v for k, v in info["metadata"].items() if not isinstance(v, (dict, list))}
+    if meta:
+        print("  metadata")
+        for k, v in meta.items():
+            print(f"    {k:<17}{v}")
+    return EXIT_OK
+
+
+# ---- run ----------------------------------------------------------------------------------------
+
+def cmd_run(args) -> int:
+    from .audio import check_output_path, read_audio, write_audio
+    from .runtimes import open_streamer
+    from .widths import select
+
+    if args.block_size < 1:
+        raise NamxError(f"--block-size must be at least 1 (got {args.block_size})")
+    model = _load(args.model)
+    select(model, args.width, slim=args.slim)  # a width the model lacks is the first thing to report
+    check_output_path(args.output, args.force)
+    x, rate = read_audio(args.input)
+    if rate is not None and rate != model.sample_rate:
+        raise NamxError(f"{args.input}: is {rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
+                        "(resample the input first)")
+    options = {"precision": args.precision} if args.runtime == "numpy" else {}
+    streamer = open_streamer(args.runtime, model, args.width, slim=args.slim, **options)
+    y = np.empty(x.size, np.float32)
+    bar = _progress(x.size, f"{streamer.runtime} width {streamer.width}")
+    for start in range(0, x.size, args.block_size):
+        block = x[start:start + args.block_size]
+        y[start:start + block.size] = streamer.process(block)
+        bar.update(block.size)
+    bar.close()
+    write_audio(args.output, y, model.sample_rate, force=args.force)
+    return EXIT_OK
+
+
+def cmd_signal(args) -> int:
+    from .audio import write_audio
+    from .signals import SIGNALS
+    if not 1000 <= args.sample_rate <= 768000:
+        raise NamxError(f"--sample-rate must be between 1000 and 768000 Hz (got {args.sample_rate:g})")
+    write_audio(args.output, SIGNALS[args.name](args.sample_rate), args.sample_rate, force=args.force)
+    return EXIT_OK
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="sample", unit_scale=True, disable=not sys.stderr.isatty(),
+                file=sys.stderr, leave=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
