@@ -123,14 +123,17 @@ def cmd_info(args) -> int:
     print(f"  sample rate      {rate}")
     n = len(info["widths"])
     print(f"  widths           {n} level{'s' if n > 1 else ''}: {', '.join(w['width'] for w in info['widths'])}")
-    header = ("width", "slim values", "channels", "weights", "MACs/sample", "receptive field")
+    header = ("width", "slim values", "channels", "weights", "MACs/sample", "receptive field", "architecture")
     rows = []
     for w in info["widths"]:
         lo, hi = w["slim_interval"]
         span = f"[{lo:.3g}, {hi:.3g}{']' if w is info['widths'][-1] else ')'}"
         rf = w["receptive_field"]
         rows.append((w["width"] + (" *" if w["default"] else ""), span, "/".join(map(str, w["channels"])) or "-",
-                     str(w["weights"]), str(w["macs_per_sample"]), "unbounded" if rf is None else f"{rf} samples"))
+                     str(w["weights"]), str(w["macs_per_sample"]), "unbounded" if rf is None else f"{rf} samples",
+                     w["architecture"]))
+    if info["architecture"] != "SlimmableContainer":  # the architecture column says something only there
+        header, rows = header[:-1], [r[:-1] for r in rows]
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     for r in (header, *rows):
         print("    " + "  ".join(c.ljust(wd) for c, wd in zip(r, widths)).rstrip())

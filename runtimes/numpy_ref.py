@@ -4,6 +4,16 @@ It follows NeuralAmpModelerCore's generic path with exact tanh, in float64 by de
 request). Each architecture is one runner class below; RUNNERS maps model classes to them.
 State is every convolution's input history (and the LSTM's h, c); `reset()` restores the
 prewarmed state: the core's zero state after `prewarm_samples` zeros have been run through.
+
+State names (`initial_state(model)` returns them in this order, each an array (channels, length)
+with the oldest column first; LSTM entries are vectors):
+  WaveNet  a{i}.l{j}.conv  layer j's dilated-conv input history in array i ((K-1)*dilation columns)
+           a{i}.head       array i's head-rechannel history (only when its kernel is > 1)
+           post{k}         post-stack head conv k's history
+           cond.<name>     the condition_dsp's own state
+  LSTM     l{i}.h, l{i}.c  per layer
+  ConvNet  b{i}            block i's conv history
+  Linear   taps            the last R-1 input samples
 """
 from __future__ import annotations
 
@@ -51,6 +61,13 @@ class ModelRunner(LevelRunner):
 
     def process(self, x: np.ndarray) -> np.ndarray:
         return self.net.process(np.asarray(x, dtype=self.dtype)[None, :])[0]
+
+
+def initial_state(model: Model, dtype=np.float64) -> dict[str, np.ndarray]:
+    """The prewarmed initial state of a plain model (spec: streaming), by state name."""
+    runner = ModelRunner(model, dtype)
+    runner.reset()
+    return runner.state()
 
 
 def prewarm(runner, dtype) -> dict[str, np.ndarray]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from namx.metrics import esr_db, max_abs_error
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -59,18 +61,13 @@ def shared_models() -> list[Path]:
     return sorted((SHARED / "models").rglob("*.nam")) if SHARED else []
 
 
-def esr_db(y, ref) -> float:
-    y, ref = np.asarray(y, np.float64), np.asarray(ref, np.float64)
-    return 10 * np.log10(max(float(np.sum((y - ref) ** 2)), 1e-300) / max(float(np.sum(ref ** 2)), 1e-300))
-
-
 def assert_matches_golden(y, entry, shared: Path, precision: str):
     """The acceptance check: ESR and max |err| within the entry's bounds for this precision."""
     ref = np.load(shared / "golden" / entry["output"]).astype(np.float64)
     y = np.asarray(y, np.float64)
     assert y.shape == ref.shape
     assert np.isfinite(y).all()
-    esr, mx = esr_db(y, ref), float(np.max(np.abs(y - ref)))
+    esr, mx = esr_db(y, ref), max_abs_error(y, ref)
     assert esr <= entry[f"tol_esr_db_{precision}"], f"ESR {esr:.1f} dB > {entry[f'tol_esr_db_{precision}']}"
     assert mx <= entry[f"tol_max_abs_{precision}"], f"max|err| {mx:.2e} > {entry[f'tol_max_abs_{precision}']}"
 
