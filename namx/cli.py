@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -76,6 +77,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("namx: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `namx info m.nam | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _one_line(text: str) -> str:
