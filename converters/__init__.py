@@ -1,1 +1,27 @@
-"""Converters: namx models to ONNX and TFLite, and PyTorch to and from namx models."""
+"""Converters: namx models to ONNX and TFLite, and PyTorch to and from namx models.
+
+`namx convert MODEL --to TARGET` dispatches through TARGETS: target name -> "module:function".
+Each function has the signature
+
+    convert(model: namx.Model, *, output: str | None, width: str | None, block_size: int | None,
+            signatures: bool, c_array: bool, force: bool) -> list[pathlib.Path]
+
+writes its files atomically (namx.audio.atomic_output), refuses to overwrite without `force`,
+raises NamxError for options it does not support, and returns the paths it wrote.
+Modules are imported only when their target is used (converting a .nam never imports torch).
+"""
+from __future__ import annotations
+
+import importlib
+
+from namx.errors import NamxError
+
+TARGETS: dict[str, str] = {}
+
+
+def convert(target: str, model, **options):
+    if target not in TARGETS:
+        known = ", ".join(TARGETS) or "none yet"
+        raise NamxError(f"unknown conversion target {target!r} (available: {known})")
+    module, func = TARGETS[target].split(":")
+    return getattr(importlib.import_module(module), func)(model, **options)

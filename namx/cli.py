@@ -53,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("convert", help="convert a model to another format (e.g. ONNX, TFLite)")
+    _model_arg(p)
+    p.add_argument("--to", required=True, metavar="TARGET", dest="target", help="target format")
+    p.add_argument("--width", help="convert only this width level (default: every width the target supports)")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: beside MODEL)")
+    p.add_argument("--block-size", type=int, metavar="N", help="fixed block size, for targets with static shapes")
+    p.add_argument("--signatures", action="store_true", help="TFLite: also one file with a signature per width")
+    p.add_argument("--c-array", action="store_true", help="TFLite: also a .h/.cc pair for firmware")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=cmd_convert)
+
     from .signals import SIGNALS
     p = sub.add_parser("signal", help="write a deterministic test signal (e.g. the 2 s test mix)")
     p.add_argument("name", choices=sorted(SIGNALS), help="signal to write")
@@ -176,6 +187,18 @@ def cmd_run(args) -> int:
         bar.update(block.size)
     bar.close()
     write_audio(args.output, y, model.sample_rate, force=args.force)
+    return EXIT_OK
+
+
+def cmd_convert(args) -> int:
+    from .converters import convert
+    model = _load(args.model)
+    if args.block_size is not None and args.block_size < 1:
+        raise NamxError(f"--block-size must be at least 1 (got {args.block_size})")
+    paths = convert(args.target, model, output=args.output, width=args.width, block_size=args.block_size,
+                    signatures=args.signatures, c_array=args.c_array, force=args.force)
+    for path in paths:
+        print(path)
     return EXIT_OK
 
 
