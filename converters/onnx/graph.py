@@ -46,7 +46,8 @@ def _finish(b: Builder, inputs, outputs, states: States) -> ir.Model:
     for name, value in states.outputs.items():
         value.name = STATE_OUT + name
         value.type, value.shape = states.inputs[name].type, states.inputs[name].shape
-    graph = ir.Graph(inputs=[*inputs, *states.inputs.values()], outputs=[*outputs, *states.outputs.values()],
+    # next states come out in the order their inputs go in (apps zip them back together)
+    graph = ir.Graph(inputs=[*inputs, *states.inputs.values()], outputs=[*outputs, *map(states.outputs.get, states.inputs)],
                      nodes=b.tape.nodes, initializers=b.initializers, opset_imports={"": OPSET}, name="namx")
     return ir.Model(graph, ir_version=IR_VERSION, producer_name="namx", producer_version=__version__)
 
