@@ -70,7 +70,11 @@ def validate_file(path: str | Path, source: str | None = None) -> Result:
 
 
 def validate(obj: Any, source: str = "<json>") -> Result:
-    """Schema problems first, then the loader's, each path reported once."""
+    """Schema problems first (in file order), then the loader's, each path reported once.
+
+    The loader's checks between values run in its reading order and stop at a value it cannot
+    read, so a rule broken after such a value shows once the structure is fixed.
+    """
     found = schema_problems(obj, source)
     check = loader.check(obj, source)
     semantic = check.problems
@@ -92,7 +96,7 @@ def schema_problems(obj: Any, source: str = "<json>") -> list[ModelError]:
     except RecursionError:
         return [ModelError(source, "nested too deeply to validate", "(top level)")]
     out: list[ModelError] = []
-    for error in sorted(errors, key=lambda e: [(k, "") if isinstance(k, int) else (-1, k) for k in e.absolute_path]):
+    for error in sorted(errors, key=lambda e: _position(obj, e.absolute_path)):
         for path, message in _describe(error):
             if not any(p.path == path and p.problem == message for p in out):
                 out.append(ModelError(source, message, path))
@@ -100,6 +104,22 @@ def schema_problems(obj: Any, source: str = "<json>") -> list[ModelError]:
 
 
 # ---- turning jsonschema errors into one-line problems ---------------------------------------------
+
+def _position(obj, path) -> list[int]:
+    """Where a JSON path points in the document, for listing problems in file order."""
+    out = []
+    for part in path:
+        if isinstance(obj, dict) and part in obj:
+            out.append(list(obj).index(part))
+        elif isinstance(obj, list) and isinstance(part, int) and part < len(obj):
+            out.append(part)
+        else:  # a missing key: after what is there
+            out.append(len(obj) if isinstance(obj, (dict, list)) else 0)
+            obj = None
+            continue
+        obj = obj[part]
+    return out
+
 
 def _describe(error) -> list[tuple[str, str]]:
     path = _path(error.absolute_path)
