@@ -7,8 +7,8 @@ count is checked exactly.
 
 `check()` runs the same checks but collects every problem it can instead of stopping at the
 first: checks that relate values to each other (channel chains, groups, counts, ordering) are
-recorded and parsing goes on; a value that cannot be read at all (a missing key, a wrong type)
-still ends the parse. `namx validate` pairs this with the JSON Schema (spec/a2/1.0).
+recorded and parsing goes on; a value that cannot be read or used (a missing key, a wrong type, a
+per-layer list of the wrong length) still ends the parse. `namx validate` pairs this with the JSON Schema (spec/a2/1.0).
 """
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ class Check:
 def check(obj: Any, source: str = "<json>") -> Check:
     """Every problem the loader finds in a parsed .nam object (none: it loads).
 
-    Problems between readable values are all collected; a value that cannot be read ends the
-    check, and that problem comes last.
+    Problems between readable values are all collected; a value that cannot be read or used ends
+    the check, and that problem comes last.
     """
     parser = _Parser(source, collect=True)
     try:
@@ -156,7 +156,7 @@ class _Parser:
         self.problems: list[ModelError] = []
 
     def fail(self, path: str, problem: str):
-        """A value that cannot be read: parsing stops."""
+        """A problem parsing cannot go on after (a value it cannot read or use): raise."""
         raise ModelError(self.source, problem, path)
 
     def problem(self, path: str, problem: str):
@@ -189,6 +189,15 @@ class _Parser:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             self.fail(path, f"must be a finite number (got {_show(value)})")
         return float(value)
+
+    def float32(self, value: Any, path: str) -> float:
+        """A number the core stores as a float: it must stay finite in float32."""
+        number = self.num(value, path)
+        with np.errstate(over="ignore"):
+            if not np.isfinite(np.float32(number)):
+                self.problem(path, f"is not a finite float32 (got {_show(value)})")
+                return 0.0
+        return number
 
     def bool_(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
@@ -314,11 +323,13 @@ class _Parser:
         kwargs = {}
         for key in activations.ACTIVATIONS[canonical]:
             if key in params:
-                kwargs[key] = self.num(params[key], _join(path, key))
+                kwargs[key] = self.float32(params[key], _join(path, key))
+        if canonical == "PReLU" and "negative_slopes" in params:
+            slopes = self.list_(params["negative_slopes"], _join(path, "negative_slopes"))
+            slopes = [self.float32(s, f"{path}.negative_slopes[{i}]") for i, s in enumerate(slopes)]
         # PReLU: a scalar negative_slope wins over a per-channel negative_slopes (the core's order)
         if canonical == "PReLU" and "negative_slope" not in params and "negative_slopes" in params:
-            slopes = self.list_(params["negative_slopes"], _join(path, "negative_slopes"))
-            kwargs["negative_slopes"] = [self.num(s, f"{path}.negative_slopes[{i}]") for i, s in enumerate(slopes)]
+            kwargs["negative_slopes"] = slopes
             if rows is not None and len(slopes) != rows:
                 self.problem(_join(path, "negative_slopes"),
                           f"has {len(slopes)} slopes but is applied to {rows} channels")
@@ -373,17 +384,19 @@ class _Parser:
         if prev and channels != prev.head_size:
             self.problem(p("channels"), f"is {channels} but the previous array's head size is {prev.head_size}")
 
-        # head (rechannel of the accumulated layer outputs)
+        # head (rechannel of the accumulated layer outputs); legacy keys are typed even when superseded
+        legacy_size = self.int_(lc["head_size"], p("head_size")) if "head_size" in lc else None
+        legacy_bias = self.bool_(lc["head_bias"], p("head_bias")) if "head_bias" in lc else None
         if lc.get("head") is not None:
             head = self.obj(lc["head"], p("head"))
             head_size = self.int_(self.get(head, "out_channels", p("head")), p("head.out_channels"))
             head_kernel = self.int_(self.get(head, "kernel_size", p("head")), p("head.kernel_size"))
             head_bias = self.bool_(self.get(head, "bias", p("head")), p("head.bias"))
             head_dilation = self.int_(head.get("head_dilation", 1), p("head.head_dilation"))
-        elif "head_size" in lc:
-            head_size = self.int_(lc["head_size"], p("head_size"))
-            head_bias = self.bool_(self.get(lc, "head_bias", path), p("head_bias"))
-            head_kernel, head_dilation = 1, 1
+        elif legacy_size is not None:
+            if legacy_bias is None:
+                self.fail(p("head_bias"), "required key is missing")
+            head_size, head_bias, head_kernel, head_dilation = legacy_size, legacy_bias, 1, 1
         else:
             self.fail(path, "needs a 'head' object (out_channels, kernel_size, bias) or legacy 'head_size' + 'head_bias'")
 
@@ -471,6 +484,8 @@ class _Parser:
         """Per-layer gating modes and secondary activations (with their JSON paths)."""
         p = lambda key: _join(path, key)  # noqa: E731
         sec_raw = lc.get("secondary_activation")
+        if "gated" in lc:  # legacy, superseded by gating_mode, but typed either way
+            self.bool_(lc["gated"], p("gated"))
         if "gating_mode" in lc:
             modes = []
             for value, mpath in self.per_layer(lc["gating_mode"], n, p("gating_mode")):
@@ -495,10 +510,10 @@ class _Parser:
             return None
         fpath = _join(path, slot)
         f = self.obj(value, fpath)
-        if not self.bool_(f.get("active", True), _join(fpath, "active")):
-            return None
-        return (self.bool_(f.get("shift", True), _join(fpath, "shift")),
-                self.int_(f.get("groups", 1), _join(fpath, "groups")))
+        active = self.bool_(f.get("active", True), _join(fpath, "active"))
+        shift = self.bool_(f.get("shift", True), _join(fpath, "shift"))  # the core reads all three
+        groups = self.int_(f.get("groups", 1), _join(fpath, "groups"))
+        return (shift, groups) if active else None
 
     def slimmable(self, lc: dict, path: str, channels: int) -> tuple[int, ...] | None:
         s = lc.get("slimmable")

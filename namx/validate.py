@@ -78,9 +78,9 @@ def validate(obj: Any, source: str = "<json>") -> Result:
     found = schema_problems(obj, source)
     check = loader.check(obj, source)
     semantic = check.problems
-    if found and not check.complete:
-        # The loader stopped at a value it cannot read. The schema checks every such value, so it
-        # has reported this one already, in its own words (perhaps at a nearby path).
+    if not check.complete and any(_related(semantic[-1].path, p.path) for p in found):
+        # The loader stopped at a value it cannot read, which the schema has reported already in
+        # its own words (at the same place, or at a key inside or around it).
         semantic = semantic[:-1]
     seen = {p.path for p in found}
     found += [p for p in semantic if p.path not in seen]
@@ -104,6 +104,13 @@ def schema_problems(obj: Any, source: str = "<json>") -> list[ModelError]:
 
 
 # ---- turning jsonschema errors into one-line problems ---------------------------------------------
+
+def _related(a: str, b: str) -> bool:
+    """Whether one JSON path is the other or inside it."""
+    def inside(x, y):
+        return x == y or y == "(top level)" or x.startswith((y + ".", y + "["))
+    return inside(a, b) or inside(b, a)
+
 
 def _position(obj, path) -> list[int]:
     """Where a JSON path points in the document, for listing problems in file order."""

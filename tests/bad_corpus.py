@@ -182,6 +182,17 @@ CASES: dict[str, Case] = {
     "condition-dsp-bad-version": Case(_conditioned, lambda o: _set(o["config"]["condition_dsp"], version="2.0.0"),
                                       "config.condition_dsp.version", "0.5.0 to 0.7.x", "schema"),
 
+    "superseded-legacy-head-size": Case(_wavenet, lambda o: _set(L(o), head_size="1"), "config.layers[0].head_size",
+                                        'must be an integer (got "1")', "schema"),
+    "superseded-legacy-gated": Case(_wavenet, lambda o: _set(L(o), gating_mode="none", gated="yes"),
+                                    "config.layers[0].gated", 'must be true or false (got "yes")', "schema"),
+    "inactive-film-bad-groups": Case(_wavenet, lambda o: _set(L(o), conv_pre_film={"active": False, "groups": 0}),
+                                     "config.layers[0].conv_pre_film.groups", "must be an integer >= 1 (got 0)",
+                                     "schema"),
+    "ignored-prelu-slopes-not-numbers": Case(_wavenet, lambda o: _set(L(o), activation={
+        "type": "PReLU", "negative_slope": 0.2, "negative_slopes": ["a", "b", "c"]}),
+        "config.layers[0].activation.negative_slopes[0]", 'must be a number (got "a")', "schema"),
+
     # ---- rules between values: the checks after the schema catch these ----------------------------
     "too-few-weights": Case(_wavenet, lambda o: o["weights"].pop(), "weights",
                             "WaveNet config needs 143 weights but the file has 142", "semantic"),
@@ -193,6 +204,9 @@ CASES: dict[str, Case] = {
                        "is not a finite float32 (got NaN)", "semantic"),
     "weight-overflows-float32": Case(_wavenet, lambda o: o["weights"].__setitem__(0, 1e39), "weights[0]",
                                      "is not a finite float32 (got 1e+39)", "semantic"),
+    "activation-parameter-overflows-float32": Case(_wavenet, lambda o: _set(L(o), activation={
+        "type": "LeakyReLU", "negative_slope": -1e39}), "config.layers[0].activation.negative_slope",
+        "is not a finite float32 (got -1e+39)", "semantic"),
     "max-value-descending": Case(_container, lambda o: o["config"]["submodels"][1].__setitem__("max_value", 0.4),
                                  "config.submodels[1].max_value", "must be greater than the previous max_value 0.5",
                                  "semantic"),

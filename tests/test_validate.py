@@ -1,12 +1,15 @@
 """`namx validate`: the JSON Schema plus the loader's checks (spec §3.11), on real and broken files."""
+import copy
 import json
 import subprocess
 import sys
 
 import pytest
 from bad_corpus import CASES
-from builders import layer_array, wavenet
+from builders import convnet, layer_array, nam, wavenet, with_weights
 from conftest import shared_models
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from namx import ModelError
 from namx.loader import from_json
@@ -59,6 +62,17 @@ def test_schema_and_semantic_problems_are_reported_together():
     ]
 
 
+@pytest.mark.spec("3.11")
+def test_a_problem_that_stops_the_loader_is_kept_when_the_schema_saw_something_else():
+    obj = wavenet([layer_array(channels=3, dilations=(1, 2))])
+    obj["metadata"] = {"loudness": "loud"}                                  # schema
+    obj["config"]["layers"][0]["activation"] = ["Tanh", "Tanh", "Tanh"]     # 3 entries, 2 layers
+    assert [str(p) for p in validate(obj, "m.nam").problems] == [
+        'm.nam: metadata.loudness: must be a number or null (got "loud")',
+        "m.nam: config.layers[0].activation: has 3 entries but the array has 2 layers (dilations)",
+    ]
+
+
 def test_schema_problems_are_listed_in_file_order():
     obj = wavenet([layer_array(channels=3, dilations=list(range(1, 13)))])
     obj["sample_rate"] = "44.1k"
@@ -97,6 +111,85 @@ def test_a_newer_patch_is_valid_with_a_note():
     obj["version"] = "0.7.9"
     result = validate(obj)
     assert result.valid and any("partial support" in n for n in result.notes)
+
+
+# ---- validate and the loader agree -------------------------------------------------------------------
+
+def _bases():
+    film = {"active": True, "shift": False, "groups": 1}
+    featured = layer_array(channels=4, dilations=(1, 2), bottleneck=2, gating_mode=["gated", "blended"],
+                           secondary_activation=["Sigmoid", {"type": "LeakyHardtanh", "min_val": -2}],
+                           head1x1={"active": True, "out_channels": 2, "groups": 2}, conv_pre_film=film,
+                           layer1x1_post_film=film, activation={"type": "PReLU", "negative_slopes": [0.1, 0.2]},
+                           head_size=2)
+    sliced = layer_array(channels=4, dilations=(1,), input_size=2,
+                         slimmable={"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}})
+    legacy = {"input_size": 1, "condition_size": 1, "channels": 2, "dilations": [1, 2], "kernel_size": 2,
+              "activation": "Tanh", "gated": True, "head_size": 1, "head_bias": False}
+    return [
+        wavenet([featured, layer_array(channels=2, dilations=(1,), input_size=4)],
+                head={"channels": 2, "out_channels": 1, "kernel_sizes": [2], "activation": "ReLU"}),
+        wavenet([layer_array(channels=2, head_size=4), sliced]),
+        nam("SlimmableContainer", {"submodels": [{"max_value": 0.5, "model": wavenet([legacy])},
+                                                 {"max_value": 1.0, "model": wavenet(condition_dsp=wavenet())}]}),
+        with_weights(nam("LSTM", {"input_size": 1, "hidden_size": 2, "num_layers": 2})),
+        convnet(batchnorm=True, dilations=(1, 2)),
+        with_weights(nam("Linear", {"receptive_field": 3, "bias": True}, metadata={"loudness": -20.0})),
+    ]
+
+
+BASES = _bases()
+VALUES = [-1, 0, 1, 2, 2.5, 1e39, "x", "Tanh", "gated", True, False, None, [], {}, [1], [0.5, 2],
+          {"type": "ReLU"}, {"active": True}, float("nan")]
+KEYS = ["head_size", "head_bias", "gated", "gating_mode", "secondary_activation", "kernel_size", "kernel_sizes",
+        "bottleneck", "groups_input", "head", "in_channels", "condition_dsp", "layer1x1", "head1x1",
+        "conv_post_film", "slimmable", "negative_slopes", "negative_slope", "max_val", "implementation",
+        "head_dilation", "shift", "groups", "active", "type", "sample_rate", "metadata", "loudness", "max_value"]
+
+
+def _places(obj, path=()):
+    """Every place in a .nam object (weights lists as one place)."""
+    yield path
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        yield from [path + (key,)] if key == "weights" else _places(value, path + (key,))
+
+
+def _mutate(obj, rnd):
+    """Delete a key, replace a value, or add a known key, once or twice, anywhere."""
+    obj = copy.deepcopy(obj)
+    for _ in range(rnd.choice((1, 1, 2))):
+        *parent_path, key = rnd.choice(list(_places(obj))[1:])
+        parent = obj
+        for k in parent_path:
+            parent = parent[k]
+        action = rnd.random()
+        if action < 0.25 and isinstance(parent, dict):
+            del parent[key]
+        elif action < 0.55 or not isinstance(parent[key], dict):
+            parent[key] = copy.deepcopy(rnd.choice(VALUES))
+        else:
+            parent[key][rnd.choice(KEYS)] = copy.deepcopy(rnd.choice(VALUES))
+    return obj
+
+
+@pytest.mark.spec("3.11")
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(range(len(BASES))), st.randoms(use_true_random=False))
+def test_validate_accepts_exactly_what_the_loader_loads(base, rnd):
+    """namx validate and namx's loader never disagree (and neither raises anything else)."""
+    obj = _mutate(BASES[base], rnd)
+    result = validate(obj, "m.nam")
+    try:
+        from_json(obj, "m.nam")
+        loads = True
+    except ModelError:
+        loads = False
+    assert result.valid == loads, [str(p) for p in result.problems]
+
+
+def test_the_mutation_bases_are_valid():
+    assert all(validate(b).valid for b in BASES)
 
 
 # ---- the command line ------------------------------------------------------------------------------
