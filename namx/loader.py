@@ -354,8 +354,8 @@ class _Parser:
         arrays: list[LayerArray] = []
         for i, lc in enumerate(layers):
             apath = f"{path}.layers[{i}]"
-            arrays.append(self.layer_array(self.obj(lc, apath), apath, w, f"arrays[{i}]", arrays[-1] if arrays else None,
-                                           in_channels, cond_size, cond_what))
+            arrays.append(self.layer_array(self.obj(lc, apath), apath, w, f"arrays[{i}]",
+                                           arrays[-1] if arrays else None, in_channels, cond_size, cond_what))
         post_head = None
         if c.get("head") is not None:
             post_head = self.post_head(self.obj(c["head"], _join(path, "head")), _join(path, "head"),
@@ -580,7 +580,8 @@ class _Parser:
         for i in range(num_layers):
             cin = input_size if i == 0 else hidden
             cell = f"cells[{i}]"
-            cells.append(LSTMCell(w.take(f"{cell}.weight", 4 * hidden, cin + hidden), w.take(f"{cell}.bias", 4 * hidden),
+            cells.append(LSTMCell(w.take(f"{cell}.weight", 4 * hidden, cin + hidden),
+                                  w.take(f"{cell}.bias", 4 * hidden),
                                   w.take(f"{cell}.h0", hidden), w.take(f"{cell}.c0", hidden)))
         return LSTM(tuple(cells), w.take("head.weight", out_channels, hidden), w.take("head.bias", out_channels),
                     in_channels)
@@ -632,7 +633,8 @@ class _Parser:
             sub = self.model(self.get(e, "model", epath), _join(epath, "model"), depth + 1)
             inner_rate = e["model"].get("sample_rate")
             if rate is not None and inner_rate is not None and inner_rate != rate:
-                self.problem(_join(epath, "model.sample_rate"), f"is {_rate(inner_rate)} but the container's is {_rate(rate)}")
+                self.problem(_join(epath, "model.sample_rate"),
+                             f"is {_rate(inner_rate)} but the container's is {_rate(rate)}")
             if sub.in_channels != 1 or sub.out_channels != 1:
                 self.problem(_join(epath, "model"), "a container submodel must have one input and one output channel")
             subs.append((max_value, sub))

@@ -163,3 +163,24 @@ def test_the_bounds_reject_an_error_of_1e_minus_3(shared, golden_input):
     assert esr_db(y, ref) <= bounds[0] and max_abs_error(y, ref) <= bounds[1]
     off = y + 1e-3
     assert esr_db(off, ref) > bounds[0] and max_abs_error(off, ref) > bounds[1]
+
+
+MULTI_WIDTH = sorted({e["model"] for e in GOLDEN if e["num_levels"] > 1})
+
+
+@pytest.mark.spec("7.3", "11.1")
+@pytest.mark.parametrize("rel", MULTI_WIDTH)
+def test_width_changes_on_every_multi_width_corpus_model(rel, shared):
+    """Level 3: switching widths mid-stream, in both directions, restarts the new width from its
+    initial state, on every corpus model that offers several widths."""
+    from conftest import stream
+    model = load(shared / rel)
+    labels = [lv.label for lv in model.widths()]
+    k = 700
+    for a, b in zip(labels, labels[1:] + labels[:1]):  # each level to the next, the last back to the first
+        s = NumpyStreamer(model, a)
+        y1 = stream(s, X[:k], [64])
+        s.width = b
+        y2 = stream(s, X[k:], [64])
+        expected = np.concatenate([NumpyStreamer(model, a).process(X[:k]), NumpyStreamer(model, b).process(X[k:])])
+        assert np.max(np.abs(np.concatenate([y1, y2]) - expected)) <= 1e-12, f"{a} -> {b}"
