@@ -121,26 +121,28 @@ def _film(shift: bool) -> dict:
     return {"active": True, "shift": shift, "groups": 1}
 
 
+def _all_features() -> dict:
+    """A layer array with every optional tensor: bottleneck, groups, gating, head1x1, all FiLMs."""
+    la = layer_array(channels=4, dilations=(1, 2), head_size=3, bottleneck=2, kernel_sizes=[2, 3],
+                     gating_mode=["gated", "blended"], secondary_activation="Sigmoid", groups_input=2,
+                     layer1x1={"active": True, "groups": 2}, head1x1={"active": True, "out_channels": 3, "groups": 1},
+                     head={"out_channels": 3, "kernel_size": 2, "bias": True, "head_dilation": 2},
+                     **{slot: _film(shift=i % 2 == 0) for i, slot in enumerate(FILM_SLOTS)})
+    del la["kernel_size"]
+    return la
+
+
 WAVENET_PROBES = [
     nam("WaveNet", {"layers": [
-        {**layer_array(channels=4, dilations=(1, 2), head_size=3), "kernel_size": None, "bottleneck": 2,
-         "kernel_sizes": [2, 3], "gating_mode": ["gated", "blended"], "secondary_activation": "Sigmoid",
-         "groups_input": 2, "layer1x1": {"active": True, "groups": 2}, "head1x1": {"active": True, "out_channels": 3,
-                                                                                   "groups": 1},
-         "head": {"out_channels": 3, "kernel_size": 2, "bias": True, "head_dilation": 2},
-         **{slot: _film(shift=i % 2 == 0) for i, slot in enumerate(FILM_SLOTS)}},
-        {**layer_array(channels=3, dilations=(1, 4), input_size=4, head_size=2),
-         "head1x1": {"active": True, "out_channels": 3, "groups": 1}, "conv_post_film": _film(True),
-         "head": {"out_channels": 2, "kernel_size": 1, "bias": False}},
+        _all_features(),
+        layer_array(channels=3, dilations=(1, 4), input_size=4, head_size=2, conv_post_film=_film(True),
+                    head1x1={"active": True, "out_channels": 3, "groups": 1},
+                    head={"out_channels": 2, "kernel_size": 1, "bias": False}),
     ], "head": {"channels": 2, "out_channels": 1, "kernel_sizes": [2, 1], "activation": "ReLU"}, "head_scale": 1.0}),
     nam("WaveNet", {"layers": [  # legacy keys: head_size/head_bias, gated
         {"input_size": 1, "condition_size": 1, "channels": 2, "dilations": [1, 2], "kernel_size": 3,
          "activation": "Tanh", "gated": True, "head_size": 1, "head_bias": False}], "head_scale": 0.5}),
 ]
-for _probe in WAVENET_PROBES:
-    for _la in _probe["config"]["layers"]:
-        if _la.get("kernel_size", 0) is None:
-            del _la["kernel_size"]
 
 
 @pytest.mark.spec("4.1", "4.2")
