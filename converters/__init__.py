@@ -16,7 +16,9 @@ import importlib
 
 from namx.errors import NamxError
 
-TARGETS: dict[str, str] = {}
+TARGETS: dict[str, str] = {
+    "tflite": "namx.converters.tflite:convert",
+}
 
 
 def convert(target: str, model, **options):

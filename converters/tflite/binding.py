@@ -26,7 +26,33 @@ INITIAL_STATE = "namx.initial_state"  # + "." + signature key in multi-subgraph 
 FORMAT = "namx-tflite-stream"
 DEFAULT_BLOCK_SIZE = 64
 
-# Tensor layouts (spec §10.2): shape as a function of the block size N, C channels, R rows.
+# The "namx" metadata JSON (spec §10.5): top-level fields, then the fields of each entry of "graphs".
+METADATA_FIELDS = {
+    "format": f'always "{FORMAT}"',
+    "spec": 'the spec and version the file follows, "A2 1.0"',
+    "namx_version": "the namx version that wrote the file",
+    "architecture": "the source model's architecture",
+    "sample_rate": "sample rate in Hz",
+    "widths": "every width label the source model offers, narrowest first",
+    "metadata": "loudness, gain, input_level_dbu and output_level_dbu from the .nam metadata, where present",
+    "graphs": "one entry per streaming subgraph (below)",
+}
+GRAPH_FIELDS = {
+    "signature": "its SignatureDef key, `width_<label>`",
+    "subgraph": "its subgraph index",
+    "width": "the width label",
+    "level": "the width level index (0 = narrowest)",
+    "block_size": "N, samples per call",
+    "sample_rate": "sample rate in Hz",
+    "receptive_field": "input samples that affect one output sample (null: unbounded, LSTM)",
+    "inputs": "input tensor names, in order",
+    "outputs": "output tensor names (signature names), in order",
+    "state": "each state's name and shape, in input order",
+    "initial_state": "name of the metadata entry holding the initial state",
+    "carrier": '"io": state tensors are inputs and outputs (the binding)',
+}
+
+# Tensor layouts (spec §10.3): shape as a function of the block size N, C channels, R rows.
 LAYOUTS = {
     "audio (input and output)": "[1, N]",
     "convolution history": "[1, R, 1, C]",
@@ -67,6 +93,7 @@ class StreamBinding:
     state_shapes: list[tuple[int, ...]]
     initial_state_buffer: str
     initial_state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    receptive_field: int | None = None
     carrier: str = "io"  # "variables": state stays in resource variables (runtime-internal models)
 
     @property
@@ -80,7 +107,7 @@ class StreamBinding:
     def to_json(self) -> dict:
         return {"signature": self.signature, "subgraph": self.subgraph, "width": self.width, "level": self.level,
                 "block_size": self.block_size, "sample_rate": self.sample_rate,
-                "inputs": self.inputs, "outputs": self.outputs,
+                "receptive_field": self.receptive_field, "inputs": self.inputs, "outputs": self.outputs,
                 "state": [{"name": n, "shape": list(s)} for n, s in zip(self.state_names, self.state_shapes)],
                 "initial_state": self.initial_state_buffer, "carrier": self.carrier}
 
@@ -109,7 +136,7 @@ def read(model_bytes: bytes) -> tuple[dict, list[StreamBinding]]:
             at += size
         bindings.append(StreamBinding(b["signature"], b["subgraph"], b["width"], b["level"], b["block_size"],
                                       b["sample_rate"], [s["name"] for s in b["state"]], shapes,
-                                      b["initial_state"], state, b.get("carrier", "io")))
+                                      b["initial_state"], state, b["receptive_field"], b["carrier"]))
     return meta, bindings
 
 

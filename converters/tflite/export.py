@@ -14,6 +14,7 @@ from namx import __version__
 from namx.errors import NamxError
 from namx.model import LSTM, ConvNet, Linear, Model, WaveNet
 from namx.runtimes.numpy_ref import initial_state
+from namx.stats import receptive_field
 from namx.widths import WidthLevel
 
 from . import binding, convnet, linear, lstm, wavenet
@@ -73,7 +74,8 @@ def add_stream(mb: ModelBuilder, plain: Model, block: int, carrier: str, key: st
         assert g.name(t_in) == name and g.name(t_out) == name + NEXT_SUFFIX
     mb.signature(key, g, ins, outs)
     return StreamBinding(key, g.index, level.label, level.index, block, float(plain.sample_rate),
-                         list(state), [s.shape for s in specs], f"{binding.INITIAL_STATE}.{key}", state, carrier)
+                         list(state), [s.shape for s in specs], f"{binding.INITIAL_STATE}.{key}", state,
+                         receptive_field(plain), carrier)
 
 
 def _finish(mb: ModelBuilder, model: Model, bindings: list[StreamBinding]) -> bytes:
