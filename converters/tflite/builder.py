@@ -76,6 +76,7 @@ class ModelBuilder:
         self.m.buffers = [AlignedBufferT()]  # buffer 0 is the empty sentinel
         self.m.operatorCodes, self.m.subgraphs, self.m.metadata, self.m.signatureDefs = [], [], [], []
         self._codes: dict[str, int] = {}
+        self._buffers: dict[bytes, int] = {}
 
     def graph(self, name: str) -> Graph:
         sg = S.SubGraphT()
@@ -84,10 +85,13 @@ class ModelBuilder:
         return Graph(self, sg, len(self.m.subgraphs) - 1)
 
     def buffer(self, data: bytes) -> int:
-        b = AlignedBufferT()
-        b.data = data
-        self.m.buffers.append(b)
-        return len(self.m.buffers) - 1
+        """A constant buffer; identical contents (weights shared by subgraphs) are stored once."""
+        if data not in self._buffers:
+            b = AlignedBufferT()
+            b.data = data
+            self.m.buffers.append(b)
+            self._buffers[data] = len(self.m.buffers) - 1
+        return self._buffers[data]
 
     def opcode(self, name: str) -> int:
         if name not in OPS:
@@ -157,17 +161,6 @@ class Graph:
 
     def name(self, t: int) -> str:
         return self.sg.tensors[t].name
-
-    def input(self, name: str, shape) -> int:
-        t = self.tensor(name, shape)
-        self.sg.inputs.append(t)
-        return t
-
-    def output(self, t: int, name: str | None = None) -> int:
-        if name is not None:
-            self.sg.tensors[t].name = name
-        self.sg.outputs.append(t)
-        return t
 
     # ---- ops ------------------------------------------------------------------------------
 
