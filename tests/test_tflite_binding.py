@@ -1,5 +1,4 @@
 """The TFLite binding's files (spec §10): op subset, alignment, I/O, initial state, naming, C array, CLI."""
-import json
 import re
 import shutil
 import subprocess
@@ -204,7 +203,8 @@ def test_output_names_the_file_or_gives_the_stem(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "amp.tflite").exists()
     assert _run(["convert", "example", "--to", "tflite", "-o", "sub.tflite"], tmp_path, capsys, monkeypatch)[0] == 0
     assert (tmp_path / "sub.w3.tflite").exists() and (tmp_path / "sub.w8.tflite").exists()
-    code, out = _run(["convert", "example", "--to", "tflite", "--width", "3", "-o", "amp.bin"], tmp_path, capsys, monkeypatch)
+    code, out = _run(["convert", "example", "--to", "tflite", "--width", "3", "-o", "amp.bin"],
+                     tmp_path, capsys, monkeypatch)
     assert code == 2 and "must end in .tflite" in out.err
 
 

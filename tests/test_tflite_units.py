@@ -29,7 +29,8 @@ def _close(model, runtime, **options):
     ref = NumpyStreamer(model).process(X)
     y = stream(open_streamer(runtime, model, **options), X, BLOCKS)
     bound = 1e-5 * float(np.max(np.abs(ref)))  # relative: some of these models are quiet
-    assert np.max(np.abs(y - ref)) <= bound, f"{runtime} {options}: max|err| {np.max(np.abs(y - ref)):.2e} > {bound:.1e}"
+    err = np.max(np.abs(y - ref))
+    assert err <= bound, f"{runtime} {options}: max|err| {err:.2e} > {bound:.1e}"
 
 
 def _check(obj):
@@ -58,7 +59,8 @@ FEATURES = {
     "every film": dict(gating_mode="blended", **{slot: _film(shift) for slot, shift in (
         ("conv_pre_film", True), ("conv_post_film", False), ("input_mixin_pre_film", True),
         ("input_mixin_post_film", True), ("activation_pre_film", False), ("activation_post_film", True),
-        ("layer1x1_post_film", True), ("head1x1_post_film", True))}, head1x1={"active": True, "out_channels": 2, "groups": 1}),
+        ("layer1x1_post_film", True), ("head1x1_post_film", True))},
+        head1x1={"active": True, "out_channels": 2, "groups": 1}),
     "layer1x1_post_film ignored unless blended": dict(gating_mode="gated", layer1x1_post_film=_film()),
     "groups and bottleneck": dict(channels=4, bottleneck=2, groups_input=2, groups_input_mixin=1),
     "layer1x1 off": dict(layer1x1={"active": False, "groups": 1}),
@@ -74,7 +76,8 @@ def test_wavenet_features(name):
 
 
 def test_two_arrays_and_a_post_stack_head():
-    arrays = [layer_array(channels=3, dilations=(1, 2), head_size=2), layer_array(channels=2, input_size=3, dilations=(4,))]
+    arrays = [layer_array(channels=3, dilations=(1, 2), head_size=2),
+              layer_array(channels=2, input_size=3, dilations=(4,))]
     head = {"channels": 3, "out_channels": 1, "kernel_sizes": [3, 1], "activation": "Tanh"}
     _check(wavenet(arrays, seed=3, head=head))
 

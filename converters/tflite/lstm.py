@@ -17,13 +17,13 @@ def build(sg: StreamGraph, model: Model, x: int, prefix: str) -> int:
     xs = g.reshape(x, (n, net.in_channels), f"{prefix}lstm.in")
     steps = g.split(xs, [1] * n, 0, f"{prefix}lstm.steps") if n > 1 else [xs]
     cells = []
-    for i, cell in enumerate(net.cells):
-        hsize = cell.hidden_size
+    for cell in net.cells:
+        hs = cell.hidden_size
         # Gate rows i, f, g, o -> i, f, o, g: one LOGISTIC over 3H rows and one TANH over H.
-        perm = np.concatenate([np.arange(0, 2 * hsize), np.arange(3 * hsize, 4 * hsize), np.arange(2 * hsize, 3 * hsize)])
-        cells.append((cell.w[perm], cell.b[perm], hsize))
-    h = [sg.read_state(f"{prefix}l{i}.h", (1, c[2])) for i, c in enumerate(cells)]
-    c = [sg.read_state(f"{prefix}l{i}.c", (1, c[2])) for i, c in enumerate(cells)]
+        perm = np.concatenate([np.arange(0, 2 * hs), np.arange(3 * hs, 4 * hs), np.arange(2 * hs, 3 * hs)])
+        cells.append((cell.w[perm], cell.b[perm], hs))
+    h = [sg.read_state(f"{prefix}l{i}.h", (1, hs)) for i, (_, _, hs) in enumerate(cells)]
+    c = [sg.read_state(f"{prefix}l{i}.c", (1, hs)) for i, (_, _, hs) in enumerate(cells)]
     outs = []
     for t, inp in enumerate(steps):
         for i, (w, b, hsize) in enumerate(cells):
