@@ -18,6 +18,7 @@ from namx.errors import NamxError
 
 TARGETS: dict[str, str] = {
     "onnx": "namx.converters.onnx:convert",
+    "tflite": "namx.converters.tflite:convert",
 }
 
 
