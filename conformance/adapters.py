@@ -274,7 +274,7 @@ PLACEHOLDERS = {
     "width_index": "the width level's index (0 = narrowest)",
     "block": "the block size (for a varying partition, its largest block)",
     "blocks": "a text file with every block length, one per line, in order",
-    "schedule": "a text file of width changes: lines 'SAMPLE WIDTH' (first line: 0 and the first width)",
+    "schedule": "a text file of widths: lines 'SAMPLE WIDTH', the first '0 {width}' (one line when the width is fixed)",
     "rate": "the sample rate in Hz",
 }
 
@@ -378,7 +378,8 @@ class CommandSession(Session):
             x.astype("<f4").tofile(paths["input_raw"])
         if "blocks" in used:
             paths["blocks"].write_text("".join(f"{n}\n" for n in blocks.lengths))
-        if "schedule" in used and schedule is not None:
+        if "schedule" in used:  # a one-width stream gets a one-line schedule
+            schedule = schedule or [Switch(0, level)]
             paths["schedule"].write_text("".join(f"{sw.start} {sw.level.label}\n" for sw in schedule))
         for key in ("model", "onnx", "onnx_all", "tflite"):
             if key in used:
