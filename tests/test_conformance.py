@@ -540,3 +540,36 @@ def test_damaged_vectors_are_refused(vectors, tmp_path, capsys):
 def test_export_vectors_cli_refuses_a_non_empty_folder(vectors, capsys):
     assert main(["conform", "export-vectors", str(vectors), "--quick"]) == EXIT_USAGE
     assert "is not empty (use --force" in capsys.readouterr().err
+
+
+# ---- the spec's text and the suite --------------------------------------------------------------
+
+@pytest.mark.spec("11.3")
+def test_bounds_take_the_floor_from_the_float32_reference(default_run, example):
+    from namx.metrics import esr_db, max_abs_error, tolerance
+    from namx.signals import program, sha256
+    _, _, report = default_run
+    x, _ = program(example.sample_rate, QUICK.seconds)
+    assert report["models"][0]["input"]["sha256"] == sha256(x)
+    for lv in example.widths():
+        ref64 = NumpyStreamer(example, lv.label).process(x)
+        ref32 = NumpyStreamer(example, lv.label, precision="float32").process(x).astype(np.float64)
+        floor = esr_db(ref32, ref64), max_abs_error(ref32, ref64)
+        for c in (c for c in report["cases"] if c["width"] == lv.label):
+            expected = tolerance(*floor, float(np.abs(ref64).max()), c["precision"])
+            assert (c["bound_esr_db"], c["bound_max_abs"]) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+            assert c["floor_esr_db"] == pytest.approx(floor[0], abs=1e-6)
+
+
+@pytest.mark.spec("11.2")
+def test_report_fields_named_by_the_spec_are_in_the_schema():
+    import re
+
+    from spec_doc import sections
+
+    from namx.conformance.report import SCHEMA
+    text = sections()["11.2"].split("`namx conform` writes", 1)[1]
+    named = {n.split("[]")[-1].split(".")[-1] for n in re.findall(r"`([\w.\[\]]+)`", text)} - {"report.json", "report.md"}
+    schema_text = SCHEMA.read_text()
+    assert named and all(f'"{n}"' in schema_text for n in named), named
+    assert "conformance/report.schema.json" in text
