@@ -215,7 +215,7 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
     load_before = _loadavg()
     muts = [prepare(m, settings) for m in models]
     cases, switches, skipped, speed = [], [], [], []
-    total = sum(len(rt_list) for rt_list in [runtimes]) * sum(
+    total = len(runtimes) * sum(
         len(m.levels) * (len(settings.block_sizes) + len(settings.rtf_block_sizes))
         + (len(settings.block_sizes) if len(m.levels) > 1 else 0) for m in muts)
     bar = progress(total) if progress else None

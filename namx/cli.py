@@ -93,6 +93,7 @@ def main(argv=None) -> int:
     if len(argv) >= 2 and argv[0] == "conform" and argv[1] in CONFORM_TOOLS:  # `conform export-vectors ...`
         argv = [f"conform-{argv[1]}", *argv[2:]]
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -361,7 +362,7 @@ def cmd_conform(args) -> int:
     models = [_load(m) for m in (args.models or [bundled.EXAMPLE])]
     runtimes, missing = _runtimes(args)
     from tqdm import tqdm
-    report = run(models, runtimes, settings, not_installed=missing, command=["namx", "conform", *sys.argv[2:]],
+    report = run(models, runtimes, settings, not_installed=missing, command=["namx", *args.argv],
                  progress=lambda total: tqdm(total=total, unit="stream", file=sys.stderr, leave=False,
                                              disable=not sys.stderr.isatty()))
     paths = write_report(report, args.report, force=args.force)

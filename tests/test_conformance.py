@@ -22,7 +22,7 @@ from namx.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from namx.conformance import QUICK, Settings, StreamerRuntime, installed_runtimes, resolve, run, validate_report
 from namx.conformance.adapters import ENTRY_POINT_GROUP, Switch, partition
 from namx.conformance.report import FILES
-from namx.conformance.suite import Reference, switch_schedule
+from namx.conformance.suite import REFERENCE_CHUNK, Reference, switch_schedule
 from namx.conformance.vectors import check, export
 from namx.runtimes.numpy_ref import ModelRunner, NumpyStreamer
 
@@ -206,6 +206,18 @@ class NanOnSilence(Healthy):
         return np.full_like(y, np.nan) if not np.any(block) else y
 
 
+class Crashes(Healthy):
+    def process(self, block):
+        if block.size == 1:
+            raise RuntimeError("kernel crashed\nsecond line")
+        return super().process(block)
+
+
+class DropsASample(Healthy):
+    def process(self, block):
+        return super().process(block)[1:]
+
+
 @pytest.fixture(scope="module")
 def broken_reports(example):
     cache = {}
@@ -265,6 +277,14 @@ def test_nan_on_silence_is_caught(broken_reports):
     for c in r["cases"]:
         assert not c["passed"] and not c["finite"] and c["esr_db"] is None
         assert not {s["name"]: s for s in c["segments"]}["silence"]["finite"]
+
+
+def test_a_runtime_that_raises_or_returns_too_little_fails_its_streams_only(broken_reports):
+    r = broken_reports(Crashes)
+    assert {c["blocks"]: c["passed"] for c in r["cases"]} == {"64": True, "random": False}  # random has 1-sample blocks
+    assert all(c["error"] == "raised RuntimeError: kernel crashed" for c in r["cases"] if c["blocks"] == "random")
+    r = broken_reports(DropsASample)
+    assert all(c["error"].startswith("returned ") for c in r["cases"]) and not r["passed"]
 
 
 def test_a_broken_runtime_fails_the_cli_and_the_report_keeps_its_failures(tmp_path, monkeypatch, capsys):
@@ -551,9 +571,12 @@ def test_bounds_take_the_floor_from_the_float32_reference(default_run, example):
     _, _, report = default_run
     x, _ = program(example.sample_rate, QUICK.seconds)
     assert report["models"][0]["input"]["sha256"] == sha256(x)
+    def reference(width, precision):  # in the suite's blocks: float32 rounding depends a little on them
+        s = NumpyStreamer(example, width, precision=precision)
+        return np.concatenate([s.process(x[a:a + REFERENCE_CHUNK]) for a in range(0, x.size, REFERENCE_CHUNK)])
+
     for lv in example.widths():
-        ref64 = NumpyStreamer(example, lv.label).process(x)
-        ref32 = NumpyStreamer(example, lv.label, precision="float32").process(x).astype(np.float64)
+        ref64, ref32 = reference(lv.label, "float64"), reference(lv.label, "float32").astype(np.float64)
         floor = esr_db(ref32, ref64), max_abs_error(ref32, ref64)
         for c in (c for c in report["cases"] if c["width"] == lv.label):
             expected = tolerance(*floor, float(np.abs(ref64).max()), c["precision"])
