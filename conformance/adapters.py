@@ -246,7 +246,8 @@ def installed_runtimes() -> tuple[list[str], dict[str, str]]:
     return names, missing
 
 
-_COMMAND = re.compile(r"^(?:(?P<name>[\w.+-]+)(?:@(?P<version>[\w.+-]+))?=)?(?P<kind>cmd|shell):(?P<template>.*)$", re.S)
+_COMMAND = re.compile(r"^(?:(?P<name>[\w.+-]+)(?:@(?P<version>[\w.+-]+))?=)?(?P<kind>cmd|shell):(?P<template>.*)$",
+                      re.S)
 
 
 def resolve(spec: str, *, timeout: float = COMMAND_TIMEOUT) -> Runtime:
@@ -277,7 +278,8 @@ def resolve(spec: str, *, timeout: float = COMMAND_TIMEOUT) -> Runtime:
         return StreamerRuntime(spec, factory, kind="entry point",
                                version=_versions(dist) if dist else "unknown")
     known = ", ".join([*RUNTIMES, *eps]) or "none"
-    raise NamxError(f"unknown runtime {spec!r} (available: {known}; or cmd:\"PROGRAM {{model}} {{input}} {{output}} ...\")")
+    raise NamxError(f"unknown runtime {spec!r} (available: {known}; "
+                    "or cmd:\"PROGRAM {model} {input} {output} ...\")")
 
 
 # ---- external commands --------------------------------------------------------------------------

@@ -88,14 +88,16 @@ def markdown(r: dict) -> str:
         "## Runtimes", "",
     ]
     lines += _table(["runtime", "kind", "version", "precision class", "block sizes", "level (spec §11.1)", "result"],
-                    [(f"`{rt['name']}`", rt["kind"], rt["version"], rt["precision"], ", ".join(rt["block_sizes"]) or "—",
+                    [(f"`{rt['name']}`", rt["kind"], rt["version"], rt["precision"],
+                      ", ".join(rt["block_sizes"]) or "—",
                       f"{rt['level']}: {rt['level_name']}", _verdict(rt["passed"])) for rt in r["runtimes"]])
     for ni in r["not_installed"]:
         lines.append(f"\nNot installed: `{ni['name']}` ({ni['reason']}).")
     lines += ["", "## Streams (model × width × runtime × block partition)", ""]
     lines += _table(["model", "width", "runtime", "blocks", "ESR dB", "bound", "max abs err", "bound", "finite",
                      "block-size invariant", "result"],
-                    [(c["model"], c["width"], f"`{c['runtime']}`", c["blocks"], _db(c["esr_db"]), _db(c["bound_esr_db"]),
+                    [(c["model"], c["width"], f"`{c['runtime']}`", c["blocks"], _db(c["esr_db"]),
+                      _db(c["bound_esr_db"]),
                       _abs(c["max_abs"]), _abs(c["bound_max_abs"]), "yes" if c["finite"] else "**no**",
                       _invariance(c), _verdict(c["passed"]) + (f" ({c['error']})" if c["error"] else ""))
                      for c in r["cases"]])
@@ -109,7 +111,8 @@ def markdown(r: dict) -> str:
                         [(s["model"], f"`{s['runtime']}`", s["blocks"],
                           " → ".join(f"{e['width']}@{e['sample']}" for e in s["schedule"]), _db(s["esr_db"]),
                           _db(s["bound_esr_db"]), _abs(s["max_abs"]), _abs(s["bound_max_abs"]),
-                          "yes" if s["finite"] else "**no**", _verdict(s["passed"]) + (f" ({s['error']})" if s["error"] else ""))
+                          "yes" if s["finite"] else "**no**",
+                          _verdict(s["passed"]) + (f" ({s['error']})" if s["error"] else ""))
                          for s in r["switches"]])
     failing = [c for c in r["cases"] if not c["passed"] and c["segments"]]
     if failing:
@@ -118,9 +121,11 @@ def markdown(r: dict) -> str:
         for c in failing:
             worst = max(c["segments"], key=lambda s: math.inf if s["max_abs"] is None else s["max_abs"])
             bad = [s["name"] for s in c["segments"] if not s["finite"]]
-            rows.append((c["model"], c["width"], f"`{c['runtime']}`", c["blocks"], worst["name"], _abs(worst["max_abs"]),
+            rows.append((c["model"], c["width"], f"`{c['runtime']}`", c["blocks"], worst["name"],
+                         _abs(worst["max_abs"]),
                          ", ".join(bad) or "—"))
-        lines += _table(["model", "width", "runtime", "blocks", "worst segment", "its max abs err", "non-finite in"], rows)
+        lines += _table(["model", "width", "runtime", "blocks", "worst segment", "its max abs err", "non-finite in"],
+                        rows)
     if r["speed"]:
         lines += ["", "## Speed", "",
                   "RTF = processing time / audio duration (lower is faster; below 1 is faster than real time): "
@@ -130,7 +135,8 @@ def markdown(r: dict) -> str:
         lines += _table(["model", "width", "runtime", "block", "RTF (median)", "spread (min–max)", "× real time",
                          "repeats", "load average"],
                         [(s["model"], s["width"], f"`{s['runtime']}`", s["block_size"], f"{s['rtf_median']:.4f}",
-                          f"{s['rtf_min']:.4f}–{s['rtf_max']:.4f}", f"{1 / s['rtf_median']:.1f}" if s["rtf_median"] else "—",
+                          f"{s['rtf_min']:.4f}–{s['rtf_max']:.4f}",
+                          f"{1 / s['rtf_median']:.1f}" if s["rtf_median"] else "—",
                           s["repeats"], ", ".join(map(str, s["load_average"] or [])) or "—")
                          + (("(includes starting the process)",) if s["includes_process_start"] else ())
                          for s in r["speed"]])
@@ -143,8 +149,9 @@ def markdown(r: dict) -> str:
     for m in r["models"]:
         inp = m["input"]
         lines += [f"- **{m['name']}** (`{m['file']}`, SHA-256 `{m['sha256']}`): {m['architecture']}, "
-                  f"{m['sample_rate']:g} Hz, widths {', '.join(m['widths'])} (tested: {', '.join(m['tested_widths'])}). "
-                  f"Input: {inp['samples']} samples at {inp['sample_rate']:g} Hz, SHA-256 (float32 LE) `{inp['sha256']}`; "
+                  f"{m['sample_rate']:g} Hz, widths {', '.join(m['widths'])} "
+                  f"(tested: {', '.join(m['tested_widths'])}). Input: {inp['samples']} samples at "
+                  f"{inp['sample_rate']:g} Hz, SHA-256 (float32 LE) `{inp['sha256']}`; "
                   "segments: " + ", ".join(f"{s['name']} [{s['start']}, {s['stop']})" for s in inp["segments"]) + "."]
     load = env["load_average_before"], env["load_average_after"]
     lines += ["", "## Machine", "",

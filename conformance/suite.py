@@ -93,7 +93,8 @@ class Reference:
             from namx.runtimes.numpy_ref import NumpyStreamer
             s = self._streamers.get((level.index, precision))
             if s is None:
-                s = self._streamers[level.index, precision] = NumpyStreamer(self.model, level.label, precision=precision)
+                s = NumpyStreamer(self.model, level.label, precision=precision)
+                self._streamers[level.index, precision] = s
             s.reset()
             seg = self.x[start:stop]
             self._cache[key] = np.concatenate([s.process(seg[a:a + REFERENCE_CHUNK])
@@ -276,7 +277,8 @@ def _fixed_width(mut, rt, session, level, partitions, cases, skipped, step):
         else:
             inv = measure(y, baseline[1], bounds) if np.isfinite(baseline[1]).all() else \
                 {"esr_db": None, "max_abs": None, "finite": False, "passed": False}
-            case["invariance"] = {"versus": baseline[0], "esr_db": _float(inv["esr_db"]), "max_abs": _float(inv["max_abs"]),
+            case["invariance"] = {"versus": baseline[0], "esr_db": _float(inv["esr_db"]),
+                                  "max_abs": _float(inv["max_abs"]),
                                   "passed": inv["passed"]}
             case["passed"] = case["passed"] and inv["passed"]
         cases.append(case)
@@ -340,7 +342,8 @@ def _level(rt_name: str, muts, cases, switches) -> int:
     if example is None or len(example.levels) != len(example.model.widths()):
         return 0
     mine = [c for c in cases if c["model"] == example.name and c["runtime"] == rt_name]
-    if not mine or not all(c["passed"] for c in mine) or {c["width"] for c in mine} != {lv.label for lv in example.levels}:
+    all_widths = {c["width"] for c in mine} == {lv.label for lv in example.levels}
+    if not mine or not all(c["passed"] for c in mine) or not all_widths:
         return 0
     sw = [s for s in switches if s["model"] == example.name and s["runtime"] == rt_name]
     return 2 if sw and all(s["passed"] for s in sw) else 1

@@ -275,10 +275,12 @@ def _conform_parsers(sub) -> None:
     def suite_options(p, runtimes=True):
         p.add_argument("--widths", metavar="W,...", help="widths to test (labels from 'namx info'); default: all")
         p.add_argument("--block-sizes", metavar="B,...",
-                       help="block partitions: sizes and/or 'random' (default 1,64,2048,random; --quick: 64,2048,random)")
+                       help="block partitions: sizes and/or 'random' "
+                            "(default 1,64,2048,random; --quick: 64,2048,random)")
         p.add_argument("--seconds", type=float, metavar="S",
                        help="length of each of the 10 program segments (default 0.25; --quick: 0.05)")
-        p.add_argument("--quick", action="store_true", help="a short run (CI, smoke tests): shorter program, fewer blocks")
+        p.add_argument("--quick", action="store_true",
+                       help="a short run (CI, smoke tests): shorter program, fewer blocks")
         p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
     def runtime_options(p):
@@ -297,7 +299,8 @@ def _conform_parsers(sub) -> None:
     suite_options(p)
     p.add_argument("--report", default="namx-conform-report", metavar="DIR",
                    help="folder for report.json, report.md, error.png, rtf.png (default ./namx-conform-report)")
-    p.add_argument("--repeats", type=int, metavar="N", help="timed repeats per speed measurement (default 5; --quick: 3; 0: no speed)")
+    p.add_argument("--repeats", type=int, metavar="N",
+                   help="timed repeats per speed measurement (default 5; --quick: 3; 0: no speed)")
     p.add_argument("--warmup", type=int, metavar="N", help="untimed streams before timing (default 1)")
     p.add_argument("--rtf-seconds", type=float, metavar="S", help="audio per timed stream (default 1.0; --quick: 0.2)")
     p.add_argument("--rtf-block-sizes", metavar="N,...", help="block sizes to time (default 64)")
@@ -372,8 +375,9 @@ def cmd_conform(args) -> int:
     for c in report["cases"] + report["switches"]:
         if not c["passed"]:
             what = f"width {c['width']}" if "width" in c else "width switching"
-            why = c["error"] or (f"ESR {c['esr_db']:.1f} dB (bound {c['bound_esr_db']:.1f}), max |err| "
-                                 f"{c['max_abs']:.2e} (bound {c['bound_max_abs']:.2e})" if c["finite"] else "non-finite output")
+            why = c["error"] or "non-finite output" if not c["finite"] else (
+                f"ESR {c['esr_db']:.1f} dB (bound {c['bound_esr_db']:.1f}), "
+                f"max |err| {c['max_abs']:.2e} (bound {c['bound_max_abs']:.2e})")
             print(f"  failed: {c['model']} {what} {c['runtime']} blocks {c['blocks']}: {why}")
     s = report["summary"]
     print(f"{'PASS' if report['passed'] else 'FAIL'}: {s['cases']} streams, {s['switches']} width switches, "
@@ -398,7 +402,8 @@ def cmd_check_vectors(args) -> int:
                 print(f"not run  {rt.name}  width {r['width']}  blocks {r['blocks']}: {r['not_run']}")
                 continue
             ok &= r["passed"]
-            detail = r["error"] or (f"ESR {r['esr_db']:.1f} dB <= {r['bound_esr_db']:.1f}, max |err| {r['max_abs']:.2e} "
+            detail = r["error"] or (f"ESR {r['esr_db']:.1f} dB <= {r['bound_esr_db']:.1f}, "
+                                    f"max |err| {r['max_abs']:.2e} "
                                     f"<= {r['bound_max_abs']:.2e}" if r["finite"] else "non-finite output")
             print(f"{'pass' if r['passed'] else 'FAIL'}  {rt.name}  width {r['width']}  blocks {r['blocks']}: {detail}")
     print("PASS" if ok else "FAIL")

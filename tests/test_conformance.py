@@ -15,16 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import namx
-from namx import bundled
-from namx.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from namx.conformance import QUICK, Settings, StreamerRuntime, installed_runtimes, resolve, run, validate_report
 from namx.conformance.adapters import ENTRY_POINT_GROUP, Switch, partition
 from namx.conformance.report import FILES
 from namx.conformance.suite import REFERENCE_CHUNK, Reference, switch_schedule
 from namx.conformance.vectors import check, export
 from namx.runtimes.numpy_ref import ModelRunner, NumpyStreamer
+
+import namx
+from namx import bundled
+from namx.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 RUNNER = Path(__file__).resolve().parent / "conform_runner.py"
 INSTALLED = installed_runtimes()[0]
@@ -296,7 +296,8 @@ def test_a_broken_runtime_fails_the_cli_and_the_report_keeps_its_failures(tmp_pa
     code = main(["conform", "--quick", "--block-sizes", "64", "--repeats", "0", "--runtime", "offby",
                  "--runtime", "numpy", "--report", str(tmp_path / "r")])
     out = capsys.readouterr().out
-    assert code == EXIT_FAILED and "FAIL  offby" in out and "pass  numpy" in out and out.rstrip().splitlines()[-1].startswith("FAIL")
+    assert code == EXIT_FAILED and "FAIL  offby" in out and "pass  numpy" in out
+    assert out.rstrip().splitlines()[-1].startswith("FAIL")
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert [c["passed"] for c in report["cases"] if c["runtime"] == "offby"] == [False, False]
     assert "**FAIL**" in (tmp_path / "r" / "report.md").read_text()
@@ -378,7 +379,8 @@ def test_entry_point_runtime_is_found_and_tested(vendor_path, tmp_path):
 
 def test_entry_point_that_does_not_load_is_a_usage_error(vendor_path, tmp_path):
     r = _namx("conform", "--quick", "--runtime", "broken", "--report", "rep", cwd=tmp_path, pythonpath=vendor_path)
-    assert r.returncode == EXIT_USAGE and "runtime 'broken' (entry point vendor_rt:NoSuchThing) does not load" in r.stderr
+    assert r.returncode == EXIT_USAGE
+    assert "runtime 'broken' (entry point vendor_rt:NoSuchThing) does not load" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -500,7 +502,8 @@ def test_vectors_have_everything_a_bench_needs(vectors, example):
     for w in m["widths"]:
         assert (vectors / w["onnx"]).is_file()
         y = np.fromfile(vectors / w["expected"]["raw"], "<f4")
-        assert y.size == x.size and np.array_equal(y, soundfile.read(vectors / w["expected"]["wav"], dtype="float32")[0])
+        wav = soundfile.read(vectors / w["expected"]["wav"], dtype="float32")[0]
+        assert y.size == x.size and np.array_equal(y, wav)
         for cls in ("float32", "float64"):
             assert w["tolerance"][cls]["esr_db"] >= -120 and w["tolerance"][cls]["max_abs"] >= 1e-5
         assert bool(w["tflite"]) == ("tflite" in TARGETS)
@@ -588,11 +591,11 @@ def test_bounds_take_the_floor_from_the_float32_reference(default_run, example):
 def test_report_fields_named_by_the_spec_are_in_the_schema():
     import re
 
-    from spec_doc import sections
-
     from namx.conformance.report import SCHEMA
+    from spec_doc import sections
     text = sections()["11.2"].split("`namx conform` writes", 1)[1]
-    named = {n.split("[]")[-1].split(".")[-1] for n in re.findall(r"`([\w.\[\]]+)`", text)} - {"report.json", "report.md"}
+    named = {n.split("[]")[-1].split(".")[-1] for n in re.findall(r"`([\w.\[\]]+)`", text)}
+    named -= {"report.json", "report.md"}
     schema_text = SCHEMA.read_text()
     assert named and all(f'"{n}"' in schema_text for n in named), named
     assert "conformance/report.schema.json" in text
