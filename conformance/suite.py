@@ -26,7 +26,7 @@ from namx import bundled
 from namx.errors import NamxError
 from namx.metrics import esr_db, max_abs_error, tolerance
 from namx.model import Model
-from namx.signals import chords, program, sha256
+from namx.signals import PROGRAM_SECONDS, chords, program, sha256
 from namx.widths import WidthLevel, select
 
 from .adapters import Partition, Runtime, Switch, Unsupported, partition
@@ -40,7 +40,7 @@ CORE_COMMIT = "daae2d0b482a5fe876258caf3fdfe177044b6295"  # NeuralAmpModelerCore
 class Settings:
     """What a run covers. `quick` is a short run for CI and smoke tests."""
     block_sizes: tuple[str, ...] = ("1", "64", "2048", "random")
-    seconds: float = 0.25           # length of each program segment (10 segments)
+    seconds: float = PROGRAM_SECONDS  # length of each program segment (10 segments)
     widths: tuple[str, ...] | None = None  # width labels to test; None: every width of each model
     rtf_block_sizes: tuple[int, ...] = (64,)
     rtf_seconds: float = 1.0        # audio per timed stream

@@ -278,7 +278,7 @@ def _conform_parsers(sub) -> None:
                        help="block partitions: sizes and/or 'random' "
                             "(default 1,64,2048,random; --quick: 64,2048,random)")
         p.add_argument("--seconds", type=float, metavar="S",
-                       help="length of each of the 10 program segments (default 0.25; --quick: 0.05)")
+                       help="length of each of the 10 program segments (default 0.1; --quick: 0.05)")
         p.add_argument("--quick", action="store_true",
                        help="a short run (CI, smoke tests): shorter program, fewer blocks")
         p.add_argument("--force", action="store_true", help="overwrite existing outputs")

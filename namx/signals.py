@@ -157,7 +157,7 @@ PROGRAM = (
     SegmentKind("loud", "very loud: the chords at peak 4 (+12 dBFS; float samples are not clamped), seed 6",
                 lambda n, sr: chords(n, sr, seed=6, peak=4.0)),
 )
-PROGRAM_SECONDS = 0.25  # default length of each segment
+PROGRAM_SECONDS = 0.1  # default length of each segment (the program: 1 s)
 
 
 @dataclass(frozen=True)

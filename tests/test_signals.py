@@ -22,7 +22,8 @@ def test_program_is_deterministic_and_contiguous():
 
 def test_program_sha256_is_the_documented_one():
     """conformance/README.md states the default program's SHA-256 at 48 kHz; the code must produce it."""
-    documented = re.search(r"48 kHz program SHA-256 `([0-9a-f]{64})`", README.read_text()).group(1)
+    pattern = r"48 kHz program \(1 s, 48000 samples\) has SHA-256\s+`([0-9a-f]{64})`"
+    documented = re.search(pattern, README.read_text()).group(1)
     assert sha256(program()[0]) == documented
 
 
