@@ -55,6 +55,12 @@ class Partition:
     def starts(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
 
+    def prefix(self, n: int) -> Partition:
+        """The blocks that cover the first n samples (the last one cut short)."""
+        ends = np.cumsum(self.lengths)
+        k = int(np.searchsorted(ends, n))
+        return Partition(self.label, tuple(self.lengths[:k]) + (n - (int(ends[k - 1]) if k else 0),))
+
 
 RANDOM_SEED, RANDOM_MAX = 7, 512
 
@@ -104,13 +110,18 @@ class Session(ABC):
     def time(self, level: WidthLevel, x: np.ndarray, block: int, repeats: int, warmup: int) -> list[float] | str:
         """Wall-clock seconds of `repeats` timed streams of x (after `warmup` untimed ones)."""
 
+    def replay_after_reset(self, level: WidthLevel, x: np.ndarray, blocks: Partition) -> np.ndarray | str:
+        """After the last play() of this level: reset() the runtime and play x (from the start of
+        that input) again; Unsupported when the runtime has no reset."""
+        return Unsupported("this runtime has no reset (every stream starts anew)")
+
     def close(self) -> None:
         pass
 
 
 class Runtime(ABC):
     name: str
-    kind: str           # "namx", "entry point" or "command"
+    kind: str           # "namx", "entry point", "command", or "python" (a class handed over from Python)
     version: str
     precision: str      # the spec §8.3 class it is held to, known once a session is open
     includes_process_start = False  # timings include starting a process
@@ -143,31 +154,35 @@ class StreamerRuntime(Runtime):
 
 
 class StreamerSession(Session):
+    """Every stream on a newly opened streamer (so that a static-shape runtime sizes itself for the
+    partition it plays); replay_after_reset() checks that reset() returns to the initial state."""
+
     def __init__(self, runtime: StreamerRuntime, model: Model):
         self.runtime, self.model = runtime, model
-        self._streamers = {}
-
-    def _fresh(self, level: WidthLevel):
-        """The level's streamer, in its initial state: opened on first use, reset() afterwards."""
-        s = self._streamers.get(level.index)
-        if s is None:
-            s = self._streamers[level.index] = self.runtime.streamer(self.model, level)
-        else:
-            s.reset()
-        return s
+        self._last = {}  # level index -> the streamer that played it last
 
     def play(self, level, x, blocks):
         try:
-            s = self._fresh(level)
-            return _concat([s.process(x[a:a + n]) for a, n in zip(blocks.starts(), blocks.lengths)], x.size)
+            s = self._last[level.index] = self.runtime.streamer(self.model, level)
+            return _stream(s, x, blocks)
         except Exception as e:  # the runtime under test broke: that stream fails, the run goes on
+            return _raised(e)
+
+    def replay_after_reset(self, level, x, blocks):
+        s = self._last.get(level.index)
+        if s is None:
+            return Unsupported("no stream to reset")
+        try:
+            s.reset()
+            return _stream(s, x, blocks)
+        except Exception as e:
             return _raised(e)
 
     def play_switching(self, schedule, x, blocks):
         changes = {sw.start: sw.level.label for sw in schedule[1:]}
         out = []
         try:
-            s = self.runtime.streamer(self.model, schedule[0].level)  # a new stream for every schedule
+            s = self.runtime.streamer(self.model, schedule[0].level)
             for a, n in zip(blocks.starts(), blocks.lengths):
                 if int(a) in changes:
                     s.width = changes[int(a)]
@@ -184,7 +199,7 @@ class StreamerSession(Session):
 
     def _time(self, level, x, block, repeats, warmup):
         from threadpoolctl import threadpool_limits
-        s = self._fresh(level)
+        s = self.runtime.streamer(self.model, level)
         chunks = [x[a:a + block] for a in range(0, x.size, block)]
         times = []
         with threadpool_limits(limits=1):  # NumPy's BLAS and any OpenMP pool: one thread
@@ -196,6 +211,10 @@ class StreamerSession(Session):
                 if k >= warmup:
                     times.append(time.perf_counter() - t0)
         return times
+
+
+def _stream(s, x, blocks: Partition) -> np.ndarray | str:
+    return _concat([s.process(x[a:a + n]) for a, n in zip(blocks.starts(), blocks.lengths)], x.size)
 
 
 def _concat(blocks, n: int) -> np.ndarray | str:

@@ -84,7 +84,8 @@ def markdown(r: dict) -> str:
         f"Bounds: spec §8.3 for the runtime's precision class, floor = {r['reference']['floor']}. "
         "ESR in dB (lower is better); a stream passes when it is finite, within both bounds and, for "
         "every partition after the first, block-size invariant (within the same bounds of the first "
-        "partition's output).", "",
+        "partition's output). After the first partition the runtime is reset and replays the start "
+        "of the program, which must match its first output (`reset: ok`).", "",
         "## Runtimes", "",
     ]
     lines += _table(["runtime", "kind", "version", "precision class", "block sizes", "level (spec §11.1)", "result"],
@@ -162,10 +163,14 @@ def markdown(r: dict) -> str:
 
 
 def _invariance(c) -> str:
-    inv = c["invariance"]
+    inv, reset = c["invariance"], c.get("reset")
     if inv is None:
-        return "(first partition)" if c["error"] is None else "—"
-    return f"{'yes' if inv['passed'] else '**no**'} (vs {inv['versus']}: {_abs(inv['max_abs'])})"
+        text = "(first partition)" if c["error"] is None else "—"
+    else:
+        text = f"{'yes' if inv['passed'] else '**no**'} (vs {inv['versus']}: {_abs(inv['max_abs'])})"
+    if reset is not None:
+        text += "; reset: " + ("ok" if reset["passed"] else "**wrong state**")
+    return text
 
 
 # ---- plots --------------------------------------------------------------------------------------

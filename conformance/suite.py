@@ -6,8 +6,9 @@ model on any input. Pass bounds are spec §8.3's classes (namx.metrics.tolerance
 taken, per output, from the same reference computed in float32: how far float32 arithmetic alone
 moves this model's output on this input (spec §11.3).
 
-Each stream starts from the initial state (a freshly opened streamer, or one after reset()) and
-is compared on every sample of the program (namx.signals.program): nothing is trimmed.
+Each stream starts from the initial state (a newly opened streamer) and is compared on every
+sample of the program (namx.signals.program): nothing is trimmed. After the first partition's
+stream the runtime is reset and replays the program's start, which must match (spec §7.1).
 """
 from __future__ import annotations
 
@@ -265,15 +266,19 @@ def _fixed_width(mut, rt, session, level, partitions, cases, skipped, step):
         if isinstance(y, str):  # the runtime failed to produce an output
             case.update({"esr_db": None, "max_abs": None, "bound_esr_db": bounds.esr_db,
                          "bound_max_abs": bounds.max_abs, "finite": False, "passed": False, "error": y,
-                         "invariance": None, "segments": []})
+                         "invariance": None, "reset": None, "segments": []})
             cases.append(case)
             continue
         case.update(measure(y, ref64, bounds))
         case["error"] = None
         case["segments"] = per_segment(y, ref64, mut.segments)
+        case["reset"] = None
         if baseline is None:
             baseline = (blocks.label, y)
             case["invariance"] = None
+            case["reset"] = _reset_check(mut, session, level, blocks, y, bounds)
+            if case["reset"] is not None:
+                case["passed"] = case["passed"] and case["reset"]["passed"]
         else:
             inv = measure(y, baseline[1], bounds) if np.isfinite(baseline[1]).all() else \
                 {"esr_db": None, "max_abs": None, "finite": False, "passed": False}
@@ -282,6 +287,22 @@ def _fixed_width(mut, rt, session, level, partitions, cases, skipped, step):
                                   "passed": inv["passed"]}
             case["passed"] = case["passed"] and inv["passed"]
         cases.append(case)
+
+
+def _reset_check(mut, session, level, blocks, y, bounds) -> dict | None:
+    """Spec §7.1: after reset() the runtime is in its initial state again. It replays the first two
+    segments (silence, impulse), which must match its own first output of them within the bounds."""
+    n = mut.segments[1].stop
+    if not np.isfinite(y[:n]).all():  # the stream failed already; nothing to compare with
+        return None
+    again = session.replay_after_reset(level, mut.x[:n], blocks.prefix(n))
+    if isinstance(again, Unsupported):
+        return None
+    if isinstance(again, str):
+        return {"samples": n, "esr_db": None, "max_abs": None, "passed": False, "error": again}
+    m = measure(again, y[:n], bounds)
+    return {"samples": n, "esr_db": _float(m["esr_db"]), "max_abs": _float(m["max_abs"]), "passed": m["passed"],
+            "error": None}
 
 
 def _float(v):

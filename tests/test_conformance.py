@@ -206,6 +206,11 @@ class NanOnSilence(Healthy):
         return np.full_like(y, np.nan) if not np.any(block) else y
 
 
+class ResetKeepsState(Healthy):
+    def reset(self):
+        pass  # keeps whatever state the last stream left
+
+
 class Crashes(Healthy):
     def process(self, block):
         if block.size == 1:
@@ -233,6 +238,7 @@ def broken_reports(example):
 def test_the_control_passes(broken_reports):
     r = broken_reports(Healthy)
     assert r["passed"] and r["runtimes"][0]["level"] == 2 and r["runtimes"][0]["precision"] == "float32"
+    assert [c["reset"] is not None and c["reset"]["passed"] for c in r["cases"]] == [True, False, True, False]
 
 
 @pytest.mark.spec("8.3")
@@ -279,6 +285,15 @@ def test_nan_on_silence_is_caught(broken_reports):
         assert not {s["name"]: s for s in c["segments"]}["silence"]["finite"]
 
 
+@pytest.mark.spec("7.1")
+def test_a_reset_that_keeps_the_state_is_caught(broken_reports):
+    r = broken_reports(ResetKeepsState)
+    assert not r["passed"]
+    first = [c for c in r["cases"] if c["blocks"] == "64"]
+    assert all(c["reset"]["passed"] is False and c["esr_db"] <= c["bound_esr_db"] for c in first)  # fresh: right
+    assert all(c["passed"] for c in r["cases"] if c["blocks"] == "random")
+
+
 def test_a_runtime_that_raises_or_returns_too_little_fails_its_streams_only(broken_reports):
     r = broken_reports(Crashes)
     assert {c["blocks"]: c["passed"] for c in r["cases"]} == {"64": True, "random": False}  # random has 1-sample blocks
@@ -309,6 +324,7 @@ def test_random_partition_is_seeded_and_has_single_samples():
     a, b = partition("random", 24000), partition("random", 24000)
     assert a == b and sum(a.lengths) == 24000 and min(a.lengths) == 1 and max(a.lengths) <= 511
     assert partition("7", 20).lengths == (7, 7, 6)
+    assert partition("7", 20).prefix(9).lengths == (7, 2) and partition("7", 20).prefix(14).lengths == (7, 7)
 
 
 @pytest.mark.spec("7.3")
@@ -594,8 +610,22 @@ def test_report_fields_named_by_the_spec_are_in_the_schema():
     from namx.conformance.report import SCHEMA
     from spec_doc import sections
     text = sections()["11.2"].split("`namx conform` writes", 1)[1]
-    named = {n.split("[]")[-1].split(".")[-1] for n in re.findall(r"`([\w.\[\]]+)`", text)}
-    named -= {"report.json", "report.md"}
+    named = {n.replace("[]", "").split(".")[-1] for n in re.findall(r"`([\w.\[\]]+)`", text)
+             if n not in ("report.json", "report.md")}
     schema_text = SCHEMA.read_text()
     assert named and all(f'"{n}"' in schema_text for n in named), named
     assert "conformance/report.schema.json" in text
+
+
+def test_a_model_at_its_own_rate(tmp_path):
+    """The program is generated at the model's sample rate (44.1 kHz here), not resampled."""
+    from builders import layer_array, wavenet
+    obj = wavenet([layer_array(channels=4, dilations=(1, 2, 4, 8))])
+    obj["sample_rate"] = 44100
+    path = tmp_path / "amp44.nam"
+    path.write_text(json.dumps(obj))
+    r = run([namx.load(path)], [resolve("onnxruntime")], FAST)
+    validate_report(r)
+    m = r["models"][0]
+    assert (m["name"], m["sample_rate"], m["input"]["samples"]) == ("amp44", 44100, 10 * round(0.05 * 44100))
+    assert r["passed"] and not r["switches"] and r["runtimes"][0]["level"] == 0  # level: shown on the example only
