@@ -216,6 +216,11 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
     started = datetime.now(timezone.utc)
     load_before = _loadavg()
     muts = [prepare(m, settings) for m in models]
+    seen: dict[str, int] = {}
+    for mut in muts:  # cases are keyed by model name: keep names unique
+        seen[mut.name] = seen.get(mut.name, 0) + 1
+        if seen[mut.name] > 1:
+            mut.name = f"{mut.name} ({seen[mut.name]})"
     cases, switches, skipped, speed = [], [], [], []
     total = len(runtimes) * sum(
         len(m.levels) * (len(settings.block_sizes) + len(settings.rtf_block_sizes))
