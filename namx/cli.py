@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--schema", action="store_true", help="print only the path of the .nam JSON Schema")
     p.set_defaults(func=cmd_spec)
 
+    _conform_parsers(sub)
+
     from .signals import SIGNALS
     p = sub.add_parser("signal", help="write a deterministic test signal (e.g. the 2 s test mix)")
     p.add_argument("name", choices=sorted(SIGNALS), help="signal to write")
@@ -87,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "conform" and argv[1] in CONFORM_TOOLS:  # `conform export-vectors ...`
+        argv = [f"conform-{argv[1]}", *argv[2:]]
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -258,6 +264,150 @@ def cmd_signal(args) -> int:
         raise NamxError(f"--sample-rate must be between 1000 and 768000 Hz (got {args.sample_rate:g})")
     write_audio(args.output, SIGNALS[args.name](args.sample_rate), args.sample_rate, force=args.force)
     return EXIT_OK
+
+
+# ---- conform --------------------------------------------------------------------------------------
+
+CONFORM_TOOLS = ("export-vectors", "check-vectors")
+
+
+def _conform_parsers(sub) -> None:
+    def suite_options(p, runtimes=True):
+        p.add_argument("--widths", metavar="W,...", help="widths to test (labels from 'namx info'); default: all")
+        p.add_argument("--block-sizes", metavar="B,...",
+                       help="block partitions: sizes and/or 'random' "
+                            "(default 1,64,2048,random; --quick: 64,2048,random)")
+        p.add_argument("--seconds", type=float, metavar="S",
+                       help="length of each of the 10 program segments (default 0.1; --quick: 0.05)")
+        p.add_argument("--quick", action="store_true",
+                       help="a short run (CI, smoke tests): shorter program, fewer blocks")
+        p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+
+    def runtime_options(p):
+        p.add_argument("--runtime", action="append", metavar="R", dest="runtimes",
+                       help="runtime to test; repeat for several. A namx or entry-point name, or an external command "
+                            "'[NAME[@VERSION]=]cmd:PROGRAM {model} {input} {output} ...' (see conformance/README.md). "
+                            "Default: every installed runtime")
+        p.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                       help="seconds an external command may take per stream (default 600)")
+
+    p = sub.add_parser("conform", help="the vendor conformance suite: test runtimes against the reference, report",
+                       description="Test runtimes against namx's float64 reference (A2 spec §11). Also: "
+                                   "'namx conform export-vectors DIR [MODEL]' and 'namx conform check-vectors DIR'.")
+    p.add_argument("models", nargs="*", metavar="MODEL", help=f"models to test (default: '{bundled.EXAMPLE}')")
+    runtime_options(p)
+    suite_options(p)
+    p.add_argument("--report", default="namx-conform-report", metavar="DIR",
+                   help="folder for report.json, report.md, error.png, rtf.png (default ./namx-conform-report)")
+    p.add_argument("--repeats", type=int, metavar="N",
+                   help="timed repeats per speed measurement (default 5; --quick: 3; 0: no speed)")
+    p.add_argument("--warmup", type=int, metavar="N", help="untimed streams before timing (default 1)")
+    p.add_argument("--rtf-seconds", type=float, metavar="S", help="audio per timed stream (default 1.0; --quick: 0.2)")
+    p.add_argument("--rtf-block-sizes", metavar="N,...", help="block sizes to time (default 64)")
+    p.add_argument("--list-runtimes", action="store_true", help="list the runtimes installed here and exit")
+    p.set_defaults(func=cmd_conform)
+
+    p = sub.add_parser("conform-export-vectors", prog="namx conform export-vectors",
+                       help="(namx conform export-vectors) write test vectors for a vendor's bench")
+    p.add_argument("folder", metavar="DIR", help="folder to write (created; must be empty unless --force)")
+    p.add_argument("model", nargs="?", default=bundled.EXAMPLE, metavar="MODEL",
+                   help=f"model (default: '{bundled.EXAMPLE}')")
+    suite_options(p)
+    p.set_defaults(func=cmd_export_vectors)
+
+    p = sub.add_parser("conform-check-vectors", prog="namx conform check-vectors",
+                       help="(namx conform check-vectors) play exported vectors through runtimes")
+    p.add_argument("folder", metavar="DIR", help="a folder written by 'namx conform export-vectors'")
+    runtime_options(p)
+    p.set_defaults(func=cmd_check_vectors)
+
+
+def _csv(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _suite_settings(args):
+    from dataclasses import replace
+
+    from .conformance import QUICK, Settings
+    s = QUICK if args.quick else Settings()
+    given = {"widths": _csv(args.widths), "block_sizes": _csv(args.block_sizes), "seconds": args.seconds}
+    for name in ("repeats", "warmup", "rtf_seconds"):
+        given[name] = getattr(args, name, None)
+    if getattr(args, "rtf_block_sizes", None) is not None:
+        try:
+            given["rtf_block_sizes"] = tuple(int(v) for v in _csv(args.rtf_block_sizes))
+        except ValueError:
+            raise NamxError(f"--rtf-block-sizes: expected whole numbers (got {args.rtf_block_sizes!r})") from None
+    return replace(s, **{k: v for k, v in given.items() if v is not None}).check()
+
+
+def _runtimes(args):
+    from .conformance import installed_runtimes, resolve
+    if args.timeout <= 0:
+        raise NamxError(f"--timeout must be positive (got {args.timeout:g})")
+    names, missing = (args.runtimes, {}) if args.runtimes else installed_runtimes()
+    return [resolve(n, timeout=args.timeout) for n in names], missing
+
+
+def cmd_conform(args) -> int:
+    from .conformance import installed_runtimes, run, write_report
+    from .conformance.report import check_folder
+    if args.list_runtimes:
+        names, missing = installed_runtimes()
+        for n in names:
+            print(n)
+        for n, why in missing.items():
+            print(f"{n}: {why}", file=sys.stderr)
+        return EXIT_OK
+    settings = _suite_settings(args)
+    check_folder(args.report, args.force)
+    models = [_load(m) for m in (args.models or [bundled.EXAMPLE])]
+    runtimes, missing = _runtimes(args)
+    from tqdm import tqdm
+    report = run(models, runtimes, settings, not_installed=missing, command=["namx", *args.argv],
+                 progress=lambda total: tqdm(total=total, unit="stream", file=sys.stderr, leave=False,
+                                             disable=not sys.stderr.isatty()))
+    paths = write_report(report, args.report, force=args.force)
+    for rt in report["runtimes"]:
+        print(f"{'pass' if rt['passed'] else 'FAIL'}  {rt['name']}  ({rt['precision']}, level {rt['level']}: "
+              f"{rt['level_name']}; blocks {', '.join(rt['block_sizes']) or '-'})")
+    for c in report["cases"] + report["switches"]:
+        if not c["passed"]:
+            what = f"width {c['width']}" if "width" in c else "width switching"
+            why = c["error"] or "non-finite output" if not c["finite"] else (
+                f"ESR {c['esr_db']:.1f} dB (bound {c['bound_esr_db']:.1f}), "
+                f"max |err| {c['max_abs']:.2e} (bound {c['bound_max_abs']:.2e})")
+            print(f"  failed: {c['model']} {what} {c['runtime']} blocks {c['blocks']}: {why}")
+    s = report["summary"]
+    print(f"{'PASS' if report['passed'] else 'FAIL'}: {s['cases']} streams, {s['switches']} width switches, "
+          f"{s['failed']} failed, {s['skipped']} not run; report: {', '.join(str(p) for p in paths)}")
+    return EXIT_OK if report["passed"] else EXIT_FAILED
+
+
+def cmd_export_vectors(args) -> int:
+    from .conformance.vectors import export
+    paths = export(_load(args.model), args.folder, _suite_settings(args), force=args.force)
+    print(f"{args.folder}: {len(paths)} files (manifest: {paths[0]})")
+    return EXIT_OK
+
+
+def cmd_check_vectors(args) -> int:
+    from .conformance.vectors import check
+    runtimes, _ = _runtimes(args)
+    ok = True
+    for rt in runtimes:
+        for r in check(args.folder, rt):
+            if r["not_run"]:
+                print(f"not run  {rt.name}  width {r['width']}  blocks {r['blocks']}: {r['not_run']}")
+                continue
+            ok &= r["passed"]
+            detail = r["error"] or (f"ESR {r['esr_db']:.1f} dB <= {r['bound_esr_db']:.1f}, "
+                                    f"max |err| {r['max_abs']:.2e} "
+                                    f"<= {r['bound_max_abs']:.2e}" if r["finite"] else "non-finite output")
+            print(f"{'pass' if r['passed'] else 'FAIL'}  {rt.name}  width {r['width']}  blocks {r['blocks']}: {detail}")
+    print("PASS" if ok else "FAIL")
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def _progress(total: int, desc: str):

@@ -36,6 +36,11 @@ class LevelRunner(ABC):
 
 class Streamer(ABC):
     runtime = "?"
+    # What the conformance suite reports (namx.conformance): the tolerance class of spec §8.3 the
+    # runtime claims ("float32" or "float64"), and the Python distribution that does the arithmetic
+    # (its version goes into reports; None when namx's own code does it).
+    precision = "float32"
+    backend: str | None = None
 
     def __init__(self, model: Model, width=None, *, slim: float | None = None):
         if model.in_channels != 1 or model.out_channels != 1:

@@ -31,11 +31,12 @@ PREWARM_CHUNK = 4096  # prewarm zeros run in chunks this long (bounded memory; r
 
 class NumpyStreamer(Streamer):
     runtime = "numpy"
+    backend = "numpy"
 
     def __init__(self, model: Model, width=None, *, slim=None, precision: str = "float64"):
         if precision not in ("float64", "float32"):
             raise NamxError(f"precision must be float64 or float32 (got {precision!r})")
-        self.dtype = np.dtype(precision)
+        self.dtype, self.precision = np.dtype(precision), precision
         super().__init__(model, width, slim=slim)
 
     def _open(self, level: WidthLevel) -> LevelRunner:

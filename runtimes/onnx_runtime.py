@@ -114,6 +114,7 @@ class GraphRunner(LevelRunner):
 
 class OnnxRuntimeStreamer(Streamer):
     runtime = "onnxruntime"
+    backend = "onnxruntime"
 
     def __init__(self, model: Model, width=None, *, slim=None, graph: str = "fixed", threads: int = 1):
         if graph not in ("fixed", "dynamic"):
