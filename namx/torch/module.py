@@ -127,7 +127,7 @@ def to_model(module: NamxModule) -> Model:
     def take(path, value, owner, field):
         t = getattr(module, _param_name(path)).detach().cpu()
         arr = t.to(torch.float32).numpy().copy()
-        return float(arr) if isinstance(owner, Linear) else arr
+        return float(arr) if isinstance(owner, Linear) and field == "bias" else arr
     return map_weights(module.skeleton, take)
 
 

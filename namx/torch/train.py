@@ -134,9 +134,9 @@ def train(module: NamxModule, x: np.ndarray, y: np.ndarray, config: TrainConfig 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        history.append((level.label, float(loss)))
+        history.append((level.label, loss.item()))
         bar.update(1)
-        bar.set_postfix(width=level.label, loss=f"{float(loss):.4f}")
+        bar.set_postfix(width=level.label, loss=f"{history[-1][1]:.4f}")
     bar.close()
     module.eval()
     return history
