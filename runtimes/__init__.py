@@ -8,6 +8,8 @@ from namx.errors import NamxError
 # runtime name -> "module:class"; the module is imported only when the runtime is used.
 RUNTIMES = {
     "numpy": "namx.runtimes.numpy_ref:NumpyStreamer",
+    "onnxruntime": "namx.runtimes.onnx_runtime:OnnxRuntimeStreamer",
+    "onnxruntime-dynamic": "namx.runtimes.onnx_runtime:OnnxRuntimeDynamicStreamer",
 }
 
 
