@@ -19,9 +19,9 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
         raise NamxError("--to nam takes no --block-size, --signatures or --c-array")
     level = None if width is None else select(model, width)
     target = model if level is None else model.at(level)
-    if output is None:
+    if output is None:  # in the current folder, like the other targets
         src = Path(model.source)
-        output = src.with_name(src.stem + ("" if level is None else f"_w{level.label}") + ".nam")
+        output = Path(src.stem + ("" if level is None else f".w{level.label}") + ".nam")
         if src.exists() and output.resolve() == src.resolve():
             raise NamxError(f"{src}: converting to .nam here would overwrite the input; give -o OUT")
     return [writer.save(target, output, force=force)]

@@ -157,9 +157,9 @@ def test_checkpoints_load_with_weights_only_and_convert(tmp_path):
     back = namx.torch.load(path)
     assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), module.state_dict().values()))
     r = subprocess.run([sys.executable, "-m", "namx", "convert", path, "--to", "nam", "--width", "2"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    written = load(tmp_path / "m_w2.nam")
+    written = load(tmp_path / "m.w2.nam")
     assert np.array_equal(written.net.arrays[0].head.bias, module.get_parameter("arrays/0/head/bias").detach().numpy())
     torch.save(module.state_dict(), tmp_path / "sd.pt")
     r = subprocess.run([sys.executable, "-m", "namx", "info", tmp_path / "sd.pt"], capture_output=True, text=True)

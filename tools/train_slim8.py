@@ -14,7 +14,11 @@ reference. Training audio is made here, deterministically: 75 s of synthetic gui
 (namx.signals.guitar_di, seed 1) plus 10 s of test-like material (noise bursts, sweeps, square
 waves, DC steps and silence at random levels, seed 2). Training follows the Slimmable NAM paper
 (arXiv 2511.07470): every mini-batch draws a width uniformly from 1..8 and backpropagates into
-the full weights (namx.torch.train). Seeded, single-threaded: a rerun reproduces the shipped file.
+the full weights (namx.torch.train). From step 3000 on, every 500 steps and at the end, the
+module is scored on a validation DI (5 s, seed 4: neither trained on nor published) by its mean
+ESR over widths, and the best checkpoint whose validation ESR falls with width is kept (model
+selection on validation data, as the NAM trainer keeps its best checkpoint).
+Seeded, single-threaded: a rerun reproduces the shipped file.
 
 Evaluation (the README table): ESR per width against the teacher on two held-out signals, the
 2-second test mix (namx.signals.mix(), the golden input) and 10 s of guitar DI with seed 3, both
@@ -49,7 +53,9 @@ RESULTS = ROOT / "tools" / "slim8_results.json"
 PLOT = ROOT / "tools" / "slim8.png"
 RATE = 48000
 SEED = 0
-TRAIN = dict(steps=6000, batch_size=4, segment=16384, lr=4e-3, lr_final=1e-4, seed=SEED)
+TRAIN = dict(steps=6000, batch_size=4, segment=16384, lr=4e-3, lr_final=1e-4, seed=SEED,
+             validate_every=500, validate_from=3000)
+VALIDATION_SECONDS = 5  # guitar DI with seed 4: neither trained on nor in the published table
 
 
 def student_config(teacher: namx.Model) -> dict:
@@ -118,8 +124,21 @@ def train(teacher: namx.Model) -> tuple[namx.Model, dict]:
     # zeros to be replaced by init_weights; the last weight is head_scale, a constant (not trained)
     obj["weights"] = [0.0] * (weights_needed(obj) - 1) + [obj["config"]["head_scale"]]
     module = namx.torch.from_model(init_weights(from_json(obj, "slim8.nam"), seed=SEED))
+    x_val = signals.guitar_di(VALIDATION_SECONDS * RATE, RATE, seed=4)
+    y_val = torch.from_numpy(teacher_output(teacher, x_val))
+    x_val = torch.from_numpy(x_val.astype(np.float32))
+    levels = module.widths()
+
+    def validate(m):
+        """Mean ESR over widths; a checkpoint whose ESR does not fall with width scores worse than any other."""
+        esr = [float(10 * torch.log10(((m(x_val, width=lv).double() - y_val) ** 2).sum() / (y_val ** 2).sum()))
+               for lv in levels]
+        monotone = all(b <= a for a, b in zip(esr, esr[1:]))
+        print("validation ESR (dB) per width: " + " ".join(f"{e:.2f}" for e in esr), file=sys.stderr)
+        return float(np.mean(esr)) + (0.0 if monotone else 1000.0)
+
     t0 = time.perf_counter()
-    history = train_loop(module, x.astype(np.float32), y.astype(np.float32), **TRAIN)
+    history = train_loop(module, x.astype(np.float32), y.astype(np.float32), validate=validate, **TRAIN)
     seconds = time.perf_counter() - t0
     losses = [loss for _, loss in history]
     info = {"train_seconds": round(seconds), "train_steps": len(history),
@@ -127,22 +146,34 @@ def train(teacher: namx.Model) -> tuple[namx.Model, dict]:
     return namx.torch.to_model(module), info
 
 
-def evaluate(student: namx.Model, teacher: namx.Model) -> list[dict]:
-    held_out = {"mix": signals.mix(RATE).astype(np.float64),
-                "di": signals.guitar_di(10 * RATE, RATE, seed=3).astype(np.float32).astype(np.float64)}
-    reference = {name: teacher_output(teacher, x) for name, x in held_out.items()}
+def held_out() -> dict[str, np.ndarray]:
+    """The evaluation signals (never trained on): the golden test mix and 10 s of DI, seed 3."""
+    return {"mix": signals.mix(RATE).astype(np.float64),
+            "di": signals.guitar_di(10 * RATE, RATE, seed=3).astype(np.float32).astype(np.float64)}
+
+
+def esr_table(student: namx.Model, teacher: namx.Model) -> list[dict]:
+    """Per width: size, cost and ESR (dB, 2 decimals) against the teacher on each held-out signal."""
+    signals_ = held_out()
+    reference = {name: teacher_output(teacher, x) for name, x in signals_.items()}
     rows = []
     for level in student.widths():
         plain = student.at(level)
         row = {"width": level.label, "weights": num_weights(plain), "macs_per_sample": macs_per_sample(plain),
                "receptive_field": receptive_field(plain)}
-        for name, x in held_out.items():
+        for name, x in signals_.items():
             row[f"esr_db_{name}"] = round(esr_db(teacher_output(plain, x), reference[name]), 2)
-        row["rtf"] = round(real_time_factor(plain, held_out["mix"]), 4)
         rows.append(row)
+    return rows
+
+
+def evaluate(student: namx.Model, teacher: namx.Model) -> list[dict]:
+    rows = esr_table(student, teacher)
+    mix = held_out()["mix"]
+    for row in rows:
+        row["rtf"] = round(real_time_factor(student.at(row["width"]), mix), 4)
     teacher_row = {"width": "teacher", "weights": num_weights(teacher), "macs_per_sample": macs_per_sample(teacher),
-                   "receptive_field": receptive_field(teacher),
-                   "rtf": round(real_time_factor(teacher, held_out["mix"]), 4)}
+                   "receptive_field": receptive_field(teacher), "rtf": round(real_time_factor(teacher, mix), 4)}
     return rows + [teacher_row]
 
 

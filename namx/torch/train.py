@@ -88,14 +88,19 @@ class TrainConfig:
     stft_weight: float = 0.0     # weight of the multi-resolution STFT loss (0: ESR only)
     seed: int = 0
     progress: bool = True
+    validate_every: int = 0      # with a `validate` callable: score the module every this many steps
+    validate_from: int = 0       # ... from this step on (and after the last step)
 
 
 def train(module: NamxModule, x: np.ndarray, y: np.ndarray, config: TrainConfig | None = None,
-          **overrides) -> list[tuple[str, float]]:
+          validate=None, **overrides) -> list[tuple[str, float]]:
     """Train `module` to map x to y (1-D float arrays of equal length) at every width it offers.
 
     Returns (width label, loss) per step. Uses torch's current thread setting; set
     torch.set_num_threads(1) for a run that reproduces bit for bit.
+    With `validate(module) -> float` (lower is better; not run under autograd) and
+    `validate_every`, the module is scored at those steps and after the last one, and ends with
+    the weights of the best-scoring checkpoint (model selection on validation data).
     """
     cfg = config or TrainConfig()
     for key, value in overrides.items():
@@ -115,7 +120,7 @@ def train(module: NamxModule, x: np.ndarray, y: np.ndarray, config: TrainConfig 
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.Adam(module.parameters(), lr=cfg.lr)
-    history = []
+    history, best = [], None
     bar = _progress(cfg.steps, cfg.progress)
     module.train()
     for step in range(cfg.steps):
@@ -137,7 +142,20 @@ def train(module: NamxModule, x: np.ndarray, y: np.ndarray, config: TrainConfig 
         history.append((level.label, loss.item()))
         bar.update(1)
         bar.set_postfix(width=level.label, loss=f"{history[-1][1]:.4f}")
+        done = step + 1
+        if validate is not None and cfg.validate_every and done >= cfg.validate_from and (
+                done % cfg.validate_every == 0 or done == cfg.steps):
+            module.eval()
+            with torch.no_grad():
+                score = float(validate(module))
+            module.train()
+            bar.write(f"step {done}: validation score {score:.4f}")
+            if best is None or score < best[0]:
+                best = (score, done, {k: v.detach().clone() for k, v in module.state_dict().items()})
     bar.close()
+    if best is not None:
+        module.load_state_dict(best[2])
+        bar.write(f"kept the checkpoint of step {best[1]} (validation score {best[0]:.4f})")
     module.eval()
     return history
 
