@@ -160,6 +160,9 @@ def test_checkpoints_load_with_weights_only_and_convert(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     written = load(tmp_path / "m.w2.nam")
+    r = subprocess.run([sys.executable, "-m", "namx", "convert", path, "--to", "onnx"], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "m.onnx").stat().st_size > 0, r.stderr
     assert np.array_equal(written.net.arrays[0].head.bias, module.get_parameter("arrays/0/head/bias").detach().numpy())
     torch.save(module.state_dict(), tmp_path / "sd.pt")
     r = subprocess.run([sys.executable, "-m", "namx", "info", tmp_path / "sd.pt"], capture_output=True, text=True)

@@ -74,8 +74,6 @@ class NamxModule(nn.Module):
 
     def __init__(self, model: Model):
         super().__init__()
-        if model.in_channels < 1:
-            raise NamxError(f"{model.source}: model has no input channels")
         self.skeleton = model  # structure, config and metadata; its arrays are the initial values
 
         def register(path, value, owner, field):
