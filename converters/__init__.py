@@ -21,6 +21,7 @@ from namx.errors import NamxError
 TARGETS: dict[str, str] = {
     "nam": "namx.converters.nam_file:convert",
     "onnx": "namx.converters.onnx:convert",
+    "tflite": "namx.converters.tflite:convert",
 }
 
 

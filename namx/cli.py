@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("validate", help="check .nam files against the A2 spec (JSON Schema + semantic checks)")
+    p.add_argument("models", nargs="+", metavar="MODEL", help=f"a .nam file (or '{bundled.EXAMPLE}')")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("spec", help="where the A2 spec this namx implements is, and its version")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--path", action="store_true", help="print only the path of the spec document (A2.md)")
+    g.add_argument("--schema", action="store_true", help="print only the path of the .nam JSON Schema")
+    p.set_defaults(func=cmd_spec)
+
     from .signals import SIGNALS
     p = sub.add_parser("signal", help="write a deterministic test signal (e.g. the 2 s test mix)")
     p.add_argument("name", choices=sorted(SIGNALS), help="signal to write")
@@ -215,6 +226,44 @@ def cmd_convert(args) -> int:
                     signatures=args.signatures, c_array=args.c_array, force=args.force)
     for path in paths:
         print(path)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    """One line per problem (`file: json.path: problem`); exit 2 when any file has one."""
+    from .spec import SPEC_VERSION
+    from .validate import validate_file
+    results = []
+    for spec in args.models:
+        path = bundled.path(spec) if spec in bundled.BUNDLED and not os.path.exists(spec) else spec
+        results.append((spec, validate_file(path, source=spec)))
+    all_valid = all(r.valid for _, r in results)
+    if args.json:
+        print(json.dumps({"spec_version": SPEC_VERSION, "valid": all_valid, "files": [
+            {"file": name, "valid": r.valid, "problems": [{"path": p.path, "message": p.problem} for p in r.problems],
+             "notes": list(r.notes)} for name, r in results]}, indent=2))
+        return EXIT_OK if all_valid else EXIT_USAGE
+    for name, r in results:
+        for p in r.problems:
+            print(_one_line(str(p)))
+        if r.valid:
+            print(f"{name}: valid (A2 spec {SPEC_VERSION})")
+        for note in r.notes:
+            print(f"{name}: note: {note}")
+    return EXIT_OK if all_valid else EXIT_USAGE
+
+
+def cmd_spec(args) -> int:
+    from . import spec
+    if args.path:
+        print(spec.DOCUMENT)
+    elif args.schema:
+        print(spec.SCHEMA)
+    else:
+        print(f"A2 spec {spec.SPEC_VERSION}")
+        print(f"  document   {spec.DOCUMENT}")
+        print(f"  schema     {spec.SCHEMA}")
+        print(f"  changelog  {spec.CHANGELOG}")
     return EXIT_OK
 
 

@@ -1,14 +1,21 @@
 """Load .nam files (JSON) into the typed model, with NeuralAmpModelerCore's rules.
 
 Every rejection is a ModelError naming the file and the JSON path of the problem, e.g.
-`amp.nam: config.layers[0].dilations[3]: must be a positive integer`. Weights are consumed in
-the core's order (see the spec's weight-order section) and their count is checked exactly.
+`amp.nam: config.layers[0].dilations[3]: must be an integer >= 1 (got -2)`. Weights are consumed
+in the core's order (spec §4), each tensor under a name (`weight_layout` lists them), and their
+count is checked exactly.
+
+`check()` runs the same checks but collects every problem it can instead of stopping at the
+first: checks that relate values to each other (channel chains, groups, counts, ordering) are
+recorded and parsing goes on; a value that cannot be read or used (a missing key, a wrong type, a
+per-layer list of the wrong length) still ends the parse. `namx validate` pairs this with the JSON Schema (spec/a2/1.0).
 """
 from __future__ import annotations
 
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,7 @@ LATEST_VERSION = (0, 7, 0)
 ARCHITECTURES = ("WaveNet", "LSTM", "ConvNet", "Linear", "SlimmableContainer")
 SLIM_METHOD = "slice_channels_uniform"
 MAX_NESTING = 8  # condition_dsp / container submodels inside each other
+LEVEL_METADATA = ("loudness", "input_level_dbu", "output_level_dbu")  # metadata the core reads
 
 
 def load(path: str | Path) -> Model:
@@ -63,41 +71,101 @@ def from_json(obj: Any, source: str = "<json>") -> Model:
     return _Parser(source).model(obj, "", depth=0)
 
 
-def weights_needed(obj: Any, source: str = "<json>") -> int:
-    """How many top-level weights a .nam object's config consumes (its own `weights` are ignored)."""
+@dataclass(frozen=True)
+class Check:
+    """What `check` finds: every problem, whether the whole object was checked, and notes
+    (things a user should know about a valid file, e.g. partial version support)."""
+
+    problems: list[ModelError]
+    complete: bool  # False: the check stopped at the last problem, a value it cannot read
+    notes: tuple[str, ...] = ()
+
+
+def check(obj: Any, source: str = "<json>") -> Check:
+    """Every problem the loader finds in a parsed .nam object (none: it loads).
+
+    Problems between readable values are all collected; a value that cannot be read or used ends
+    the check, and that problem comes last.
+    """
+    parser = _Parser(source, collect=True)
+    try:
+        parser.model(obj, "", depth=0)
+    except ModelError as e:
+        return Check(parser.problems + [e], False)
+    return Check(parser.problems, True, tuple(parser.notes))
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One named tensor in a model's flat `weights`: `size` floats from `offset`, read as `shape`."""
+
+    name: str
+    offset: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+
+def weight_layout(obj: Any, source: str = "<json>") -> list[Tensor]:
+    """The tensors a .nam object's config consumes from its own `weights`, in order (spec §4).
+
+    The object's `weights` are ignored. Nested models (condition_dsp, container submodels) have
+    their own `weights`: ask for their layouts separately.
+    """
     parser = _Parser(source, check_count=False)
     parser.model({**obj, "weights": []}, "", depth=0)
-    return parser.consumed
+    return parser.layout
+
+
+def weights_needed(obj: Any, source: str = "<json>") -> int:
+    """How many top-level weights a .nam object's config consumes (its own `weights` are ignored)."""
+    return sum(t.size for t in weight_layout(obj, source))
 
 
 class _Weights:
-    """Hands out the flat weight list in consumption order; counts what was asked for."""
+    """Hands out the flat weight list in consumption order, recording each tensor's name."""
 
     def __init__(self, values: np.ndarray):
         self.values, self.pos = values, 0
+        self.layout: list[Tensor] = []
 
-    def take(self, *shape: int) -> np.ndarray:
-        n = int(np.prod(shape)) if shape else 1
+    def take(self, name: str, *shape: int) -> np.ndarray:
+        n = int(np.prod(shape))
+        self.layout.append(Tensor(name, self.pos, shape))
         chunk = self.values[self.pos:self.pos + n]
         self.pos += n
         if chunk.size < n:  # too few weights: keep going to learn the expected total
             chunk = np.zeros(n, np.float32)
-        return chunk.reshape(shape) if shape else chunk
+        return chunk.reshape(shape)
 
-    def conv(self, cin: int, cout: int, kernel: int = 1, *, bias: bool, dilation: int = 1, groups: int = 1) -> Conv:
-        w = self.take(cout, cin // groups, kernel)
-        b = self.take(cout) if bias else None
+    def conv(self, name: str, cin: int, cout: int, kernel: int = 1, *, bias: bool, dilation: int = 1,
+             groups: int = 1) -> Conv:
+        """PyTorch's (out, in/groups, kernel) weight, then the bias (out) if there is one."""
+        w = self.take(f"{name}.weight", cout, cin // groups, kernel)
+        b = self.take(f"{name}.bias", cout) if bias else None
         return Conv(w, b, dilation, groups)
 
 
 class _Parser:
-    def __init__(self, source: str, check_count: bool = True):
-        self.source, self.check_count = source, check_count
+    def __init__(self, source: str, check_count: bool = True, collect: bool = False):
+        self.source, self.check_count, self.collect = source, check_count, collect
         self.notes: list[str] = []
-        self.consumed = 0
+        self.layout: list[Tensor] = []
+        self.problems: list[ModelError] = []
 
     def fail(self, path: str, problem: str):
+        """A problem parsing cannot go on after (a value it cannot read or use): raise."""
         raise ModelError(self.source, problem, path)
+
+    def problem(self, path: str, problem: str):
+        """A rule the file breaks while its values can still be read: raise, or record and go on."""
+        error = ModelError(self.source, problem, path)
+        if not self.collect:
+            raise error
+        if not any(str(p) == str(error) for p in self.problems):  # e.g. one activation shared by all layers
+            self.problems.append(error)
 
     # ---- typed access -------------------------------------------------------------------
     def get(self, obj: dict, key: str, path: str, default: Any = ...):
@@ -121,6 +189,15 @@ class _Parser:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             self.fail(path, f"must be a finite number (got {_show(value)})")
         return float(value)
+
+    def float32(self, value: Any, path: str) -> float:
+        """A number the core stores as a float: it must stay finite in float32."""
+        number = self.num(value, path)
+        with np.errstate(over="ignore"):
+            if not np.isfinite(np.float32(number)):
+                self.problem(path, f"is not a finite float32 (got {_show(value)})")
+                return 0.0
+        return number
 
     def bool_(self, value: Any, path: str) -> bool:
         if not isinstance(value, bool):
@@ -165,11 +242,17 @@ class _Parser:
         if rate is not None:
             rate = self.num(rate, _join(path, "sample_rate"))
             if rate <= 0:
-                self.fail(_join(path, "sample_rate"), f"must be positive (got {_show(rate)})")
+                self.problem(_join(path, "sample_rate"), f"must be positive (got {_show(rate)})")
         metadata = obj.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             self.fail(_join(path, "metadata"), f"must be an object (got {_show(metadata)})")
+        for key in LEVEL_METADATA:  # the fields the core reads: a number, or null for unknown
+            value = (metadata or {}).get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not _finite(value)):
+                self.problem(_join(path, f"metadata.{key}"), f"must be a finite number or null (got {_show(value)})")
         weights = self.weights(self.get(obj, "weights", path), _join(path, "weights"))
+        known_problems = len(self.problems)
         w = _Weights(weights)
         cpath = _join(path, "config")
         if arch == "WaveNet":
@@ -183,9 +266,10 @@ class _Parser:
         else:
             net = self.container(config, cpath, rate, depth)
         if depth == 0:
-            self.consumed = w.pos
-        if w.pos != weights.size and (self.check_count or depth > 0):
-            self.fail(_join(path, "weights"), f"{arch} config needs {w.pos} weights but the file has {weights.size}")
+            self.layout = w.layout
+        # (with problems in the config already, its weight count says nothing more)
+        if w.pos != weights.size and (self.check_count or depth > 0) and len(self.problems) == known_problems:
+            self.problem(_join(path, "weights"), f"{arch} config needs {w.pos} weights but the file has {weights.size}")
         if rate is None and depth == 0:
             self.notes.append(f"no sample_rate in the file: assuming {DEFAULT_SAMPLE_RATE:.0f} Hz")
         return Model(net=net, version=version, architecture=arch,
@@ -194,12 +278,12 @@ class _Parser:
                      notes=tuple(self.notes) if depth == 0 else ())
 
     def version(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not re.fullmatch(r"\d+\.\d+\.\d+", value):
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", value):
             self.fail(path, f"must be a version string MAJOR.MINOR.PATCH (got {_show(value)})")
         v = tuple(int(p) for p in value.split("."))
         latest = ".".join(map(str, LATEST_VERSION))
         if v < EARLIEST_VERSION or v[0] > LATEST_VERSION[0] or v[1] > LATEST_VERSION[1]:
-            self.fail(path, f"unsupported file version {value} (supported: "
+            self.problem(path, f"unsupported file version {value} (supported: "
                             f"{'.'.join(map(str, EARLIEST_VERSION))} to {latest}; a newer patch loads with a warning)")
         if v > LATEST_VERSION:
             self.notes.append(f"file version {value} is newer than {latest}: loaded with partial support")
@@ -217,7 +301,8 @@ class _Parser:
         except OverflowError:
             bad = [next(i for i, v in enumerate(value) if not _finite(v))]
         if len(bad):
-            self.fail(f"{path}[{bad[0]}]", f"is not a finite float32 (got {_show(value[bad[0]])})")
+            self.problem(f"{path}[{bad[0]}]", f"is not a finite float32 (got {_show(value[bad[0]])})"
+                         + (f"; {len(bad) - 1} more weights are not either" if len(bad) > 1 else ""))
         return arr
 
     # ---- activations --------------------------------------------------------------------
@@ -229,18 +314,24 @@ class _Parser:
             params = {k: v for k, v in value.items() if k != "type"}
         else:
             self.fail(path, f"must be an activation name or object (got {_show(value)})")
+        if not isinstance(name, str):
+            self.fail(_join(path, "type") if isinstance(value, dict) else path,
+                      f"must be an activation name (got {_show(name)})")
         canonical = activations.ALIASES.get(name, name)
         if canonical not in activations.ACTIVATIONS:
             self.fail(path, f"unknown activation {_show(name)} (known: {', '.join(activations.ACTIVATIONS)})")
         kwargs = {}
         for key in activations.ACTIVATIONS[canonical]:
-            if key in params and not (canonical == "PReLU" and "negative_slopes" in params):
-                kwargs[key] = self.num(params[key], _join(path, key))
-        if canonical == "PReLU" and "negative_slope" not in params and "negative_slopes" in params:
+            if key in params:
+                kwargs[key] = self.float32(params[key], _join(path, key))
+        if canonical == "PReLU" and "negative_slopes" in params:
             slopes = self.list_(params["negative_slopes"], _join(path, "negative_slopes"))
-            kwargs["negative_slopes"] = [self.num(s, f"{path}.negative_slopes[{i}]") for i, s in enumerate(slopes)]
+            slopes = [self.float32(s, f"{path}.negative_slopes[{i}]") for i, s in enumerate(slopes)]
+        # PReLU: a scalar negative_slope wins over a per-channel negative_slopes (the core's order)
+        if canonical == "PReLU" and "negative_slope" not in params and "negative_slopes" in params:
+            kwargs["negative_slopes"] = slopes
             if rows is not None and len(slopes) != rows:
-                self.fail(_join(path, "negative_slopes"),
+                self.problem(_join(path, "negative_slopes"),
                           f"has {len(slopes)} slopes but is applied to {rows} channels")
         return activations.make(canonical, **kwargs)
 
@@ -254,28 +345,28 @@ class _Parser:
             condition = self.model(c["condition_dsp"], cpath, depth + 1)
             inner_rate = c["condition_dsp"].get("sample_rate")
             if inner_rate != rate:
-                self.fail(cpath, f"sample rate {_rate(inner_rate)} differs from the model's {_rate(rate)}")
+                self.problem(cpath, f"sample rate {_rate(inner_rate)} differs from the model's {_rate(rate)}")
             if condition.in_channels != in_channels:
-                self.fail(cpath, f"takes {condition.in_channels} input channels but the model has {in_channels}")
+                self.problem(cpath, f"takes {condition.in_channels} input channels but the model has {in_channels}")
         cond_size = condition.out_channels if condition else in_channels
         cond_what = "condition_dsp outputs" if condition else "the model has input channels"
         layers = self.list_(self.get(c, "layers", path), _join(path, "layers"))
         arrays: list[LayerArray] = []
         for i, lc in enumerate(layers):
             apath = f"{path}.layers[{i}]"
-            arrays.append(self.layer_array(self.obj(lc, apath), apath, w, arrays[-1] if arrays else None,
-                                           in_channels, cond_size, cond_what))
+            arrays.append(self.layer_array(self.obj(lc, apath), apath, w, f"arrays[{i}]",
+                                           arrays[-1] if arrays else None, in_channels, cond_size, cond_what))
         post_head = None
         if c.get("head") is not None:
             post_head = self.post_head(self.obj(c["head"], _join(path, "head")), _join(path, "head"),
                                        arrays[-1].head_size, w)
-        head_scale = float(w.take(1)[0])
+        head_scale = float(w.take("head_scale", 1)[0])
         net = WaveNet(tuple(arrays), head_scale, post_head, condition, in_channels)
         if net.slimmable:
             self.check_slimmable(net, path)
         return net
 
-    def layer_array(self, lc: dict, path: str, w: _Weights, prev: LayerArray | None, in_channels: int,
+    def layer_array(self, lc: dict, path: str, w: _Weights, name: str, prev: LayerArray | None, in_channels: int,
                     cond_size: int, cond_what: str) -> LayerArray:
         p = lambda key: _join(path, key)  # noqa: E731
         input_size = self.int_(self.get(lc, "input_size", path), p("input_size"))
@@ -287,23 +378,25 @@ class _Parser:
         expected_input = prev.channels if prev else in_channels
         if input_size != expected_input:
             what = "the previous array's channels" if prev else "the model's input channels"
-            self.fail(p("input_size"), f"is {input_size} but {what} is {expected_input}")
+            self.problem(p("input_size"), f"is {input_size} but {what} is {expected_input}")
         if condition_size != cond_size:
-            self.fail(p("condition_size"), f"is {condition_size} but {cond_what} {cond_size}")
+            self.problem(p("condition_size"), f"is {condition_size} but {cond_what} {cond_size}")
         if prev and channels != prev.head_size:
-            self.fail(p("channels"), f"is {channels} but the previous array's head size is {prev.head_size}")
+            self.problem(p("channels"), f"is {channels} but the previous array's head size is {prev.head_size}")
 
-        # head (rechannel of the accumulated layer outputs)
+        # head (rechannel of the accumulated layer outputs); legacy keys are typed even when superseded
+        legacy_size = self.int_(lc["head_size"], p("head_size")) if "head_size" in lc else None
+        legacy_bias = self.bool_(lc["head_bias"], p("head_bias")) if "head_bias" in lc else None
         if lc.get("head") is not None:
             head = self.obj(lc["head"], p("head"))
             head_size = self.int_(self.get(head, "out_channels", p("head")), p("head.out_channels"))
             head_kernel = self.int_(self.get(head, "kernel_size", p("head")), p("head.kernel_size"))
             head_bias = self.bool_(self.get(head, "bias", p("head")), p("head.bias"))
             head_dilation = self.int_(head.get("head_dilation", 1), p("head.head_dilation"))
-        elif "head_size" in lc:
-            head_size = self.int_(lc["head_size"], p("head_size"))
-            head_bias = self.bool_(self.get(lc, "head_bias", path), p("head_bias"))
-            head_kernel, head_dilation = 1, 1
+        elif legacy_size is not None:
+            if legacy_bias is None:
+                self.fail(p("head_bias"), "required key is missing")
+            head_size, head_bias, head_kernel, head_dilation = legacy_size, legacy_bias, 1, 1
         else:
             self.fail(path, "needs a 'head' object (out_channels, kernel_size, bias) or legacy 'head_size' + 'head_bias'")
 
@@ -314,7 +407,8 @@ class _Parser:
         if "kernel_sizes" in lc:
             kernels = self.ints(lc["kernel_sizes"], p("kernel_sizes"))
             if len(kernels) != n:
-                self.fail(p("kernel_sizes"), f"has {len(kernels)} entries but the array has {n} layers (dilations)")
+                self.problem(p("kernel_sizes"), f"has {len(kernels)} entries but the array has {n} layers (dilations)")
+                kernels = (kernels * n)[:n]
         elif "kernel_size" in lc:
             kernels = [self.int_(lc["kernel_size"], p("kernel_size"))] * n
         else:
@@ -328,7 +422,7 @@ class _Parser:
             layer1x1_active = self.bool_(self.get(l1, "active", p("layer1x1")), p("layer1x1.active"))
             layer1x1_groups = self.int_(self.get(l1, "groups", p("layer1x1")), p("layer1x1.groups"))
         if not layer1x1_active and bottleneck != channels:
-            self.fail(p("bottleneck"), f"must equal channels ({channels}) when layer1x1 is inactive")
+            self.problem(p("bottleneck"), f"must equal channels ({channels}) when layer1x1 is inactive")
         head1x1_active, head1x1_out, head1x1_groups = False, channels, 1
         if "head1x1" in lc:
             h1 = self.obj(lc["head1x1"], p("head1x1"))
@@ -338,19 +432,19 @@ class _Parser:
         films = {slot: self.film(lc, slot, path) for slot in FILM_SLOTS}
         films = {k: v for k, v in films.items() if v is not None}
         if "layer1x1_post_film" in films and not layer1x1_active:
-            self.fail(p("layer1x1_post_film"), "cannot be active when layer1x1 is inactive")
+            self.problem(p("layer1x1_post_film"), "cannot be active when layer1x1 is inactive")
         if "head1x1_post_film" in films and not head1x1_active:
-            self.fail(p("head1x1_post_film"), "cannot be active when head1x1 is inactive")
+            self.problem(p("head1x1_post_film"), "cannot be active when head1x1 is inactive")
 
         allowed = self.slimmable(lc, path, channels)
         head_in = head1x1_out if head1x1_active else bottleneck
         if prev and head_in != prev.head_size:
-            self.fail(path, f"layer head outputs have {head_in} channels but the previous array's head "
+            self.problem(path, f"layer head outputs have {head_in} channels but the previous array's head "
                             f"passes {prev.head_size}")
 
         # weights, in the core's order
         self.divisible(input_size, channels, 1, p("input_size"))
-        rechannel = w.conv(input_size, channels, bias=False)
+        rechannel = w.conv(f"{name}.rechannel", input_size, channels, bias=False)
         layers = []
         for li, (k, d) in enumerate(zip(kernels, dilations)):
             gating, (sec_value, sec_path) = gatings[li], secondaries[li]
@@ -360,15 +454,16 @@ class _Parser:
             sec = self.activation(sec_value, sec_path, rows=bottleneck) if gating != "none" else None
             self.divisible(channels, bg, groups_input, p("groups_input"))
             self.divisible(condition_size, bg, groups_mixin, p("groups_input_mixin"))
-            conv = w.conv(channels, bg, k, bias=True, dilation=d, groups=groups_input)
-            mixin = w.conv(condition_size, bg, bias=False, groups=groups_mixin)
+            lname = f"{name}.layers[{li}]"
+            conv = w.conv(f"{lname}.conv", channels, bg, k, bias=True, dilation=d, groups=groups_input)
+            mixin = w.conv(f"{lname}.input_mixin", condition_size, bg, bias=False, groups=groups_mixin)
             layer1x1 = head1x1 = None
             if layer1x1_active:
                 self.divisible(bottleneck, channels, layer1x1_groups, p("layer1x1.groups"))
-                layer1x1 = w.conv(bottleneck, channels, bias=True, groups=layer1x1_groups)
+                layer1x1 = w.conv(f"{lname}.layer1x1", bottleneck, channels, bias=True, groups=layer1x1_groups)
             if head1x1_active:
                 self.divisible(bottleneck, head1x1_out, head1x1_groups, p("head1x1.groups"))
-                head1x1 = w.conv(bottleneck, head1x1_out, bias=True, groups=head1x1_groups)
+                head1x1 = w.conv(f"{lname}.head1x1", bottleneck, head1x1_out, bias=True, groups=head1x1_groups)
             dims = {"conv_pre_film": channels, "conv_post_film": bg, "input_mixin_pre_film": condition_size,
                     "input_mixin_post_film": bg, "activation_pre_film": bg, "activation_post_film": bottleneck,
                     "layer1x1_post_film": channels, "head1x1_post_film": head1x1_out}
@@ -378,15 +473,19 @@ class _Parser:
                     shift, groups = films[slot]
                     out = dims[slot] * (2 if shift else 1)
                     self.divisible(condition_size, out, groups, p(f"{slot}.groups"))
-                    layer_films[slot] = Film(w.conv(condition_size, out, bias=True, groups=groups), shift)
+                    layer_films[slot] = Film(w.conv(f"{lname}.{slot}", condition_size, out, bias=True, groups=groups),
+                                             shift)
             layers.append(Layer(conv, mixin, act, gating, sec, layer1x1, head1x1, layer_films))
-        head = w.conv(head_in, head_size, head_kernel, bias=head_bias, dilation=head_dilation)
+        head = w.conv(f"{name}.head_rechannel", head_in, head_size, head_kernel, bias=head_bias,
+                      dilation=head_dilation)
         return LayerArray(rechannel, tuple(layers), head, allowed)
 
     def gating(self, lc: dict, path: str, n: int):
         """Per-layer gating modes and secondary activations (with their JSON paths)."""
         p = lambda key: _join(path, key)  # noqa: E731
         sec_raw = lc.get("secondary_activation")
+        if "gated" in lc:  # legacy, superseded by gating_mode, but typed either way
+            self.bool_(lc["gated"], p("gated"))
         if "gating_mode" in lc:
             modes = []
             for value, mpath in self.per_layer(lc["gating_mode"], n, p("gating_mode")):
@@ -411,10 +510,10 @@ class _Parser:
             return None
         fpath = _join(path, slot)
         f = self.obj(value, fpath)
-        if not self.bool_(f.get("active", True), _join(fpath, "active")):
-            return None
-        return (self.bool_(f.get("shift", True), _join(fpath, "shift")),
-                self.int_(f.get("groups", 1), _join(fpath, "groups")))
+        active = self.bool_(f.get("active", True), _join(fpath, "active"))
+        shift = self.bool_(f.get("shift", True), _join(fpath, "shift"))  # the core reads all three
+        groups = self.int_(f.get("groups", 1), _join(fpath, "groups"))
+        return (shift, groups) if active else None
 
     def slimmable(self, lc: dict, path: str, channels: int) -> tuple[int, ...] | None:
         s = lc.get("slimmable")
@@ -431,30 +530,30 @@ class _Parser:
         apath = _join(spath, "kwargs.allowed_channels")
         allowed = self.ints(kwargs["allowed_channels"], apath)
         if any(b <= a for a, b in zip(allowed, allowed[1:])):
-            self.fail(apath, f"must be strictly ascending (got {allowed})")
+            self.problem(apath, f"must be strictly ascending (got {allowed})")
         if allowed[-1] != channels:
-            self.fail(apath, f"must end at the array's channels ({channels}), got {allowed}")
+            self.problem(apath, f"must end at the array's channels ({channels}), got {allowed}")
         return tuple(allowed)
 
     def check_slimmable(self, net: WaveNet, path: str):
         if net.post_head is not None:
-            self.fail(_join(path, "head"), "a channel-sliced (slimmable) WaveNet cannot have a post-stack head")
+            self.problem(_join(path, "head"), "a channel-sliced (slimmable) WaveNet cannot have a post-stack head")
         for i, a in enumerate(net.arrays):
             apath = f"{path}.layers[{i}]"
             if a.head.kernel_size != 1:
-                self.fail(_join(apath, "head.kernel_size"), "must be 1 in a channel-sliced (slimmable) WaveNet")
+                self.problem(_join(apath, "head.kernel_size"), "must be 1 in a channel-sliced (slimmable) WaveNet")
             if any(c.groups != 1 for c in a.convs()):
-                self.fail(apath, "groups must all be 1 in a channel-sliced (slimmable) WaveNet")
+                self.problem(apath, "groups must all be 1 in a channel-sliced (slimmable) WaveNet")
 
     def divisible(self, cin: int, cout: int, groups: int, path: str):
         if cin % groups or cout % groups:
-            self.fail(path, f"{groups} groups must divide both {cin} input and {cout} output channels")
+            self.problem(path, f"{groups} groups must divide both {cin} input and {cout} output channels")
 
     def post_head(self, h: dict, path: str, in_channels: int, w: _Weights) -> PostHead:
         if h.get("in_channels") is not None:
             legacy = self.int_(h["in_channels"], _join(path, "in_channels"))
             if legacy != in_channels:
-                self.fail(_join(path, "in_channels"), f"is {legacy} but the last array's head size is {in_channels}")
+                self.problem(_join(path, "in_channels"), f"is {legacy} but the last array's head size is {in_channels}")
         channels = self.int_(self.get(h, "channels", path), _join(path, "channels"))
         out_channels = self.int_(self.get(h, "out_channels", path), _join(path, "out_channels"))
         kernels = self.ints(self.get(h, "kernel_sizes", path), _join(path, "kernel_sizes"))
@@ -463,7 +562,7 @@ class _Parser:
         for i, k in enumerate(kernels):
             cout = out_channels if i == len(kernels) - 1 else channels
             act = self.activation(act_value, _join(path, "activation"), rows=cin)
-            convs.append(w.conv(cin, cout, k, bias=True))
+            convs.append(w.conv(f"head.convs[{i}]", cin, cout, k, bias=True))
             cin = cout
         return PostHead(tuple(convs), act)
 
@@ -476,12 +575,16 @@ class _Parser:
         in_channels = self.int_(c.get("in_channels", 1), p("in_channels"))
         out_channels = self.int_(c.get("out_channels", 1), p("out_channels"))
         if input_size != in_channels:
-            self.fail(p("input_size"), f"is {input_size} but in_channels is {in_channels}")
+            self.problem(p("input_size"), f"is {input_size} but in_channels is {in_channels}")
         cells = []
         for i in range(num_layers):
             cin = input_size if i == 0 else hidden
-            cells.append(LSTMCell(w.take(4 * hidden, cin + hidden), w.take(4 * hidden), w.take(hidden), w.take(hidden)))
-        return LSTM(tuple(cells), w.take(out_channels, hidden), w.take(out_channels), in_channels)
+            cell = f"cells[{i}]"
+            cells.append(LSTMCell(w.take(f"{cell}.weight", 4 * hidden, cin + hidden),
+                                  w.take(f"{cell}.bias", 4 * hidden),
+                                  w.take(f"{cell}.h0", hidden), w.take(f"{cell}.c0", hidden)))
+        return LSTM(tuple(cells), w.take("head.weight", out_channels, hidden), w.take("head.bias", out_channels),
+                    in_channels)
 
     def convnet(self, c: dict, path: str, w: _Weights) -> ConvNet:
         p = lambda key: _join(path, key)  # noqa: E731
@@ -496,12 +599,14 @@ class _Parser:
         for i, d in enumerate(dilations):
             cin = in_channels if i == 0 else channels
             self.divisible(cin, channels, groups, p("groups"))
-            blocks.append(w.conv(cin, channels, 2, bias=not batchnorm, dilation=d, groups=groups))
+            blocks.append(w.conv(f"blocks[{i}].conv", cin, channels, 2, bias=not batchnorm, dilation=d, groups=groups))
             if batchnorm:
-                norms.append(BatchNorm(w.take(channels), w.take(channels), w.take(channels), w.take(channels),
-                                       float(w.take(1)[0])))
+                bn = f"blocks[{i}].batchnorm"
+                norms.append(BatchNorm(*(w.take(f"{bn}.{part}", channels)
+                                         for part in ("running_mean", "running_var", "weight", "bias")),
+                                       float(w.take(f"{bn}.eps", 1)[0])))
         return ConvNet(tuple(blocks), tuple(norms) if batchnorm else None, act,
-                       w.take(out_channels, channels), w.take(out_channels), in_channels)
+                       w.take("head.weight", out_channels, channels), w.take("head.bias", out_channels), in_channels)
 
     def linear(self, c: dict, path: str, w: _Weights) -> Linear:
         p = lambda key: _join(path, key)  # noqa: E731
@@ -512,8 +617,8 @@ class _Parser:
             self.fail(p("implementation"), f"must be auto, direct or fft (got {_show(impl)})")
         in_channels = self.int_(c.get("in_channels", 1), p("in_channels"))
         out_channels = self.int_(c.get("out_channels", 1), p("out_channels"))
-        taps = w.take(rf)
-        return Linear(taps, float(w.take(1)[0]) if bias else None, in_channels, out_channels)
+        taps = w.take("taps", rf)
+        return Linear(taps, float(w.take("bias", 1)[0]) if bias else None, in_channels, out_channels)
 
     def container(self, c: dict, path: str, rate: float | None, depth: int) -> Container:
         spath = _join(path, "submodels")
@@ -524,16 +629,17 @@ class _Parser:
             e = self.obj(e, epath)
             max_value = self.num(self.get(e, "max_value", epath), _join(epath, "max_value"))
             if subs and max_value <= subs[-1][0]:
-                self.fail(_join(epath, "max_value"), f"must be greater than the previous max_value {subs[-1][0]}")
+                self.problem(_join(epath, "max_value"), f"must be greater than the previous max_value {subs[-1][0]}")
             sub = self.model(self.get(e, "model", epath), _join(epath, "model"), depth + 1)
             inner_rate = e["model"].get("sample_rate")
             if rate is not None and inner_rate is not None and inner_rate != rate:
-                self.fail(_join(epath, "model.sample_rate"), f"is {_rate(inner_rate)} but the container's is {_rate(rate)}")
+                self.problem(_join(epath, "model.sample_rate"),
+                             f"is {_rate(inner_rate)} but the container's is {_rate(rate)}")
             if sub.in_channels != 1 or sub.out_channels != 1:
-                self.fail(_join(epath, "model"), "a container submodel must have one input and one output channel")
+                self.problem(_join(epath, "model"), "a container submodel must have one input and one output channel")
             subs.append((max_value, sub))
         if subs[-1][0] < 1.0:
-            self.fail(f"{spath}[{len(subs) - 1}].max_value", f"the last max_value must be >= 1 (got {subs[-1][0]})")
+            self.problem(f"{spath}[{len(subs) - 1}].max_value", f"the last max_value must be >= 1 (got {subs[-1][0]})")
         return Container(tuple(subs))
 
 

@@ -10,6 +10,8 @@ RUNTIMES = {
     "numpy": "namx.runtimes.numpy_ref:NumpyStreamer",
     "onnxruntime": "namx.runtimes.onnx_runtime:OnnxRuntimeStreamer",
     "onnxruntime-dynamic": "namx.runtimes.onnx_runtime:OnnxRuntimeDynamicStreamer",
+    "litert": "namx.runtimes.litert:LiteRTStreamer",
+    "tflm": "namx.runtimes.tflm:TFLMStreamer",
 }
 
 

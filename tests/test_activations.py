@@ -27,6 +27,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.spec("5.2")
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_defaults(name):
     y = make(name)(X)
@@ -40,6 +41,7 @@ def _parse(value, rows=None):
     return _Parser("t.nam").activation(value, "act", rows)
 
 
+@pytest.mark.spec("3.5", "5.2", "12.1")
 def test_parameters_from_json():
     assert _parse({"type": "LeakyReLU", "negative_slope": 0.2})(np.array([[-1.0]]))[0, 0] == -F32(0.2)
     assert _parse("LeakyReLU").param("negative_slope") == F32(0.01)
@@ -55,12 +57,14 @@ def test_parameters_from_json():
     assert _parse({"type": "PReLU"}).param("negative_slope") == F32(0.01)
 
 
+@pytest.mark.spec("5.2")
 def test_relu_family_maps_nan_like_the_core():
     """The core's ReLU is x > 0 ? x : 0, so NaN becomes 0; tanh keeps NaN."""
     assert make("ReLU")(np.array([[np.nan]]))[0, 0] == 0
     assert np.isnan(make("Tanh")(np.array([[np.nan]]))[0, 0])
 
 
+@pytest.mark.spec("8.1")
 def test_float32_inputs_stay_float32():
     for name in ACTIVATIONS:
         assert make(name)(X.astype(np.float32)).dtype == np.float32, name

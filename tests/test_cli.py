@@ -106,6 +106,7 @@ def _bad_models(tmp_path):
 
 @pytest.mark.parametrize("case", ["malformed JSON", "unknown architecture", "unknown activation",
                                   "wrong weight count", "NaN weight", "unsupported version"])
+@pytest.mark.spec("3.11")
 def test_bad_models_give_one_line_errors(tmp_path, mix_wav, case):
     model, message = _bad_models(tmp_path)[case]
     out = tmp_path / "out.wav"
@@ -148,6 +149,7 @@ def test_usage_errors_exit_2():
     assert namx("--version").stdout.startswith("namx ")
 
 
+@pytest.mark.spec("8.3")
 def test_golden_check_tool_passes_for_the_numpy_runtime(shared, tmp_path):
     """Acceptance's own checker, run as acceptance runs it (numpy: float64 bounds, block 64)."""
     shim = tmp_path / "namx"

@@ -13,6 +13,7 @@ from namx.model import Container, WaveNet
 from namx.stats import num_weights
 
 
+@pytest.mark.spec("3.4", "4.6")
 @pytest.mark.parametrize("path", shared_models(), ids=lambda p: p.name)
 def test_every_shared_model_loads_with_an_exact_weight_count(path):
     model = load(path)
@@ -30,6 +31,7 @@ def _nested_weights(obj):
     return 0 if cond is None else len(cond["weights"]) + _nested_weights(cond)
 
 
+@pytest.mark.spec("3.6")
 def test_legacy_keys_load_the_same_model_as_the_new_schema(shared):
     """0.5.4 files (head_size/head_bias/gated/string activation) equal their 0.7.0 twins."""
     for name in ("a1_standard", "a1_lite", "a1_feather", "a1_nano"):
@@ -40,6 +42,7 @@ def test_legacy_keys_load_the_same_model_as_the_new_schema(shared):
             assert (a.bias is None) == (b.bias is None) and (a.bias is None or np.array_equal(a.bias, b.bias))
 
 
+@pytest.mark.spec("4.1", "4.2")
 def test_weights_are_consumed_in_the_cores_order():
     """wavenet_minimal-like: rechannel, conv (w then b), mixin, layer1x1 (w, b), head (w, b), head_scale."""
     obj = nam("WaveNet", {"layers": [layer_array(channels=1, dilations=[1], kernel=2, activation="ReLU")],
@@ -56,12 +59,14 @@ def test_weights_are_consumed_in_the_cores_order():
     assert net.head_scale == 10
 
 
+@pytest.mark.spec("4.2", "12.1")
 def test_head_scale_is_the_last_weight_not_the_config_value():
     obj = wavenet(head_scale=123.0)
     obj["weights"][-1] = 0.25
     assert from_json(obj).net.head_scale == 0.25
 
 
+@pytest.mark.spec("4.1")
 def test_grouped_conv_weight_layout():
     """Flat order is PyTorch's (out, in/groups, kernel); dense() expands groups block-diagonally."""
     obj = nam("WaveNet", {"layers": [layer_array(channels=4, dilations=[1], kernel=2, groups_input=2)],
@@ -76,6 +81,7 @@ def test_grouped_conv_weight_layout():
     assert dense[1, 2, 3] == conv.weight[2, 1, 1]  # out 2 is in group 1, its in-column 1 is input 3
 
 
+@pytest.mark.spec("3.3")
 def test_missing_sample_rate_assumes_48k_and_says_so():
     obj = wavenet()
     del obj["sample_rate"]
@@ -84,6 +90,7 @@ def test_missing_sample_rate_assumes_48k_and_says_so():
     assert any("assuming 48000 Hz" in n for n in m.notes)
 
 
+@pytest.mark.spec("3.2")
 @pytest.mark.parametrize("version,ok", [("0.5.0", True), ("0.5.4", True), ("0.6.0", True), ("0.7.0", True),
                                         ("0.7.3", True), ("0.4.9", False), ("0.8.0", False), ("1.0.0", False),
                                         ("0.7", False), ("v0.7.0", False), (7, False)])
@@ -142,6 +149,7 @@ BAD = {
 }
 
 
+@pytest.mark.spec("3.1", "3.4", "3.5", "3.6", "3.11")
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_files_are_rejected_with_a_json_path(case):
     mutate, pattern = BAD[case]
@@ -151,6 +159,7 @@ def test_bad_files_are_rejected_with_a_json_path(case):
     assert str(err.value).startswith("bad.nam: ") and "\n" not in str(err.value)
 
 
+@pytest.mark.spec("3.4", "3.10")
 def test_container_rules():
     sub = wavenet()
     def container(*maxes):
@@ -166,6 +175,7 @@ def test_container_rules():
         from_json(bad)
 
 
+@pytest.mark.spec("3.11")
 def test_nesting_is_bounded():
     obj = wavenet()
     for _ in range(12):
@@ -174,6 +184,7 @@ def test_nesting_is_bounded():
         from_json(obj)
 
 
+@pytest.mark.spec("3.6")
 def test_condition_dsp_rules():
     inner = wavenet(seed=3)
     obj = wavenet(condition_dsp=inner)
@@ -183,6 +194,7 @@ def test_condition_dsp_rules():
         from_json(obj)
 
 
+@pytest.mark.spec("3.1")
 def test_text_level_errors(tmp_path):
     with pytest.raises(ModelError, match="invalid JSON at line 1"):
         loads("{not json", "x.nam")
@@ -194,6 +206,7 @@ def test_text_level_errors(tmp_path):
         loads("[1, 2]", "x.nam")
 
 
+@pytest.mark.spec("3.7", "3.8", "4.3", "4.4")
 def test_convnet_and_lstm_configs():
     m = from_json(convnet(batchnorm=True, dilations=(1, 2)))
     assert len(m.net.blocks) == 2 and m.net.blocks[0].bias is None and m.net.batchnorms is not None

@@ -7,6 +7,7 @@ from namx import load
 from namx.runtimes.numpy_ref import NumpyStreamer
 
 
+@pytest.mark.spec("5", "8.3", "11.1")
 @pytest.mark.parametrize("entry", GOLDEN, ids=golden_id)
 @pytest.mark.parametrize("precision,blocks", [("float64", [2048]), ("float32", [64]),
                                               ("float32", [7, 500, 1, 64, 3001])])
@@ -16,6 +17,7 @@ def test_matches_golden(entry, precision, blocks, shared, golden_input):
     assert_matches_golden(stream(s, golden_input, blocks), entry, shared, precision)
 
 
+@pytest.mark.spec("6.1")
 @pytest.mark.parametrize("entry", [e for e in GOLDEN if e["slim"] is not None], ids=golden_id)
 def test_slim_value_selects_the_golden_level(entry, shared, golden_input):
     """The core's --slim value (as the golden was rendered) picks the same level as the width label."""
@@ -25,6 +27,7 @@ def test_slim_value_selects_the_golden_level(entry, shared, golden_input):
     assert_matches_golden(stream(by_slim, golden_input, [4096]), entry, shared, "float64")
 
 
+@pytest.mark.spec("6.1")
 @pytest.mark.parametrize("entry", [e for e in GOLDEN if e.get("default_render_equals_this_level")], ids=golden_id)
 def test_default_width_is_the_widest(entry, shared, golden_input):
     model = load(shared / entry["model"])
@@ -32,6 +35,7 @@ def test_default_width_is_the_widest(entry, shared, golden_input):
     assert s.level.index == entry["num_levels"] - 1 == entry["level"]
 
 
+@pytest.mark.spec("6.1", "6.2")
 @pytest.mark.parametrize("entry", GOLDEN, ids=golden_id)
 def test_width_levels_match_the_golden_index(entry, shared):
     levels = load(shared / entry["model"]).widths()
@@ -44,6 +48,7 @@ def test_width_levels_match_the_golden_index(entry, shared):
         assert level.slim_lo <= entry["slim"] < level.slim_hi
 
 
+@pytest.mark.spec("5.5", "5.8")
 def test_identity_models_pass_input_through(shared, golden_input):
     """linear_1/linear_10 (core tap order) and wavenet_minimal are identities."""
     base = shared / "models/real/neural-amp-modeler/tests/resources/models/identity"

@@ -19,6 +19,7 @@ def _wavenet_1ch(layer1x1_active: bool, n_layers=2):
     return from_json(obj)
 
 
+@pytest.mark.spec("5.4", "12.1")
 def test_layer1x1_inactive_passes_the_input_through():
     """Core: with layer1x1 inactive the residual output is the layer input (the trainer adds the
     activation instead; the spec follows the core)."""
@@ -40,6 +41,7 @@ def _causal(x, w, b, d):
     return y if b is None else y + b[:, None]
 
 
+@pytest.mark.spec("5.7", "7.1")
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_convnet_matches_a_direct_whole_signal_computation(batchnorm):
     obj = convnet(channels=3, dilations=(1, 2, 4), batchnorm=batchnorm, activation="Tanh")
@@ -58,6 +60,7 @@ def test_convnet_matches_a_direct_whole_signal_computation(batchnorm):
     assert np.max(np.abs(NumpyStreamer(model).process(X) - expected)) < 1e-6
 
 
+@pytest.mark.spec("5.8", "12.1")
 def test_linear_uses_the_cores_tap_order():
     obj = nam("Linear", {"receptive_field": 3, "bias": True})
     obj["weights"] = [0.0, 1.0, 0.0, 0.5]  # taps[1] multiplies x[t-1]
@@ -65,6 +68,7 @@ def test_linear_uses_the_cores_tap_order():
     assert np.allclose(y, np.concatenate([[0.0], X[:-1]]) + 0.5)
 
 
+@pytest.mark.spec("5.6", "7.1")
 def test_lstm_matches_pytorch_equations_from_the_prewarmed_state():
     obj = with_weights(nam("LSTM", {"input_size": 1, "hidden_size": 3, "num_layers": 1}), seed=4)
     model = from_json(obj)
@@ -81,6 +85,7 @@ def test_lstm_matches_pytorch_equations_from_the_prewarmed_state():
     assert np.max(np.abs(NumpyStreamer(model).process(X[:200]) - expected)) < 1e-12
 
 
+@pytest.mark.spec("5.5", "7.1")
 def test_post_stack_head_applies_the_activation_before_every_conv():
     obj = wavenet([layer_array(channels=2, dilations=(1,), head_size=2)], seed=9,
                   head={"channels": 2, "out_channels": 1, "kernel_sizes": [2, 1], "activation": "ReLU"})

@@ -39,6 +39,7 @@ def models(shared):
     return _models(shared)
 
 
+@pytest.mark.spec("7.2", "11.1")
 @pytest.mark.parametrize("name", ["A2", "a2_max", "lstm", "sliced", "post_head", "conv_head", "linear10", "convnet"])
 def test_block_size_invariance(models, name):
     """Any partition of the input gives the same output (float64: to 1e-12)."""
@@ -50,6 +51,7 @@ def test_block_size_invariance(models, name):
             assert np.max(np.abs(y - whole)) <= 1e-12, f"{name} width {level.label} blocks {label}"
 
 
+@pytest.mark.spec("7.1")
 def test_initial_state_is_the_prewarmed_steady_state():
     """After reset the model sits in its silence steady state: zeros in give a constant out."""
     model = from_json(wavenet([layer_array(channels=4, dilations=(1, 2, 4, 8))]))
@@ -58,6 +60,7 @@ def test_initial_state_is_the_prewarmed_steady_state():
     assert np.ptp(y) < 1e-15 and abs(y[0]) > 1e-6  # biases make it non-zero, but it does not move
 
 
+@pytest.mark.spec("7.1")
 def test_reset_restores_the_initial_state(models):
     s = NumpyStreamer(models["a2_max"])
     first = s.process(EXCERPT)
@@ -66,6 +69,7 @@ def test_reset_restores_the_initial_state(models):
     assert np.array_equal(s.process(EXCERPT), first)
 
 
+@pytest.mark.spec("7.3", "11.1")
 @pytest.mark.parametrize("name", ["A2", "sliced"])
 def test_width_change_starts_the_new_width_from_its_initial_state(models, name):
     """Spec rule: a width change takes effect at the next block; the new width starts from its own
@@ -86,6 +90,7 @@ def test_width_change_starts_the_new_width_from_its_initial_state(models, name):
     assert np.max(np.abs(s.process(EXCERPT[:300]) - NumpyStreamer(model, a).process(EXCERPT[:300]))) <= 1e-12
 
 
+@pytest.mark.spec("7.3")
 def test_setting_the_active_width_again_changes_nothing(models):
     s = NumpyStreamer(models["A2"], "8")
     y1 = s.process(EXCERPT[:500])
@@ -96,6 +101,7 @@ def test_setting_the_active_width_again_changes_nothing(models):
     assert np.max(np.abs(np.concatenate([y1, y2]) - whole)) <= 1e-12
 
 
+@pytest.mark.spec("6.2")
 def test_width_not_offered_lists_the_offered_widths(models):
     with pytest.raises(WidthError, match=r"width 6 is not offered; this model offers 3, 8"):
         NumpyStreamer(models["A2"], "6")
@@ -104,6 +110,7 @@ def test_width_not_offered_lists_the_offered_widths(models):
         s.width = 5
 
 
+@pytest.mark.spec("8.1")
 def test_float32_mode_computes_in_float32(models):
     y = NumpyStreamer(models["A2"], precision="float32").process(EXCERPT[:256])
     assert y.dtype == np.float32

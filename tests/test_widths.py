@@ -11,6 +11,7 @@ from namx.widths import levels, select
 SLICED = {"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}}
 
 
+@pytest.mark.spec("6.1", "6.2", "6.4")
 def test_a2_container_levels_and_slim_mapping():
     a2 = load_model("example")
     lv = a2.widths()
@@ -24,6 +25,7 @@ def test_a2_container_levels_and_slim_mapping():
     assert a2.at("3").net.arrays[0].channels == 3 and a2.at().net.arrays[0].channels == 8
 
 
+@pytest.mark.spec("6.1", "6.2")
 def test_single_width_models_offer_one_level():
     m = from_json(wavenet([layer_array(channels=5)]))
     assert [x.label for x in m.widths()] == ["5"]
@@ -40,6 +42,7 @@ def _gated_sliced(gating="gated", films=True):
     return from_json(wavenet([la]))
 
 
+@pytest.mark.spec("6.3")
 def test_gated_conv_keeps_the_first_2b_rows_of_the_full_stack():
     m = _gated_sliced()
     full, slim = m.net.arrays[0].layers[0], m.at("2").net.arrays[0].layers[0]
@@ -50,6 +53,7 @@ def test_gated_conv_keeps_the_first_2b_rows_of_the_full_stack():
     assert np.array_equal(slim.mixin.weight, full.mixin.weight[:4])
 
 
+@pytest.mark.spec("6.3")
 def test_film_keeps_the_first_rows_of_scale_and_shift():
     m = _gated_sliced()
     full, slim = m.net.arrays[0].layers[0], m.at("2").net.arrays[0].layers[0]
@@ -60,6 +64,7 @@ def test_film_keeps_the_first_rows_of_scale_and_shift():
                           full.films["activation_post_film"].conv.weight[:2])
 
 
+@pytest.mark.spec("6.3")
 def test_sliced_array_tensors():
     m = from_json(wavenet([layer_array(channels=4, dilations=(1, 2), slimmable=SLICED)]))
     full, slim = m.net.arrays[0], m.at("2").net.arrays[0]
@@ -71,6 +76,7 @@ def test_sliced_array_tensors():
     assert np.array_equal(slim.head.weight, full.head.weight[:, :2]) and np.array_equal(slim.head.bias, full.head.bias)
 
 
+@pytest.mark.spec("6.1", "6.2")
 def test_two_sliced_arrays_split_at_every_breakpoint():
     a0 = layer_array(channels=4, dilations=(1,), head_size=3,
                      slimmable={"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}})
@@ -86,6 +92,7 @@ def test_two_sliced_arrays_split_at_every_breakpoint():
     assert sliced[0].head.out_channels == 2 and sliced[1].rechannel.in_channels == 2
 
 
+@pytest.mark.spec("6.3", "12.2")
 def test_prelu_slopes_follow_the_sliced_rows():
     la = layer_array(channels=4, dilations=(1,), slimmable=SLICED,
                      activation={"type": "PReLU", "negative_slopes": [0.1, 0.2, 0.3, 0.4]})

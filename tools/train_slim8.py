@@ -23,7 +23,8 @@ Seeded, single-threaded: a rerun reproduces the shipped file.
 Evaluation (the README table): ESR per width against the teacher on two held-out signals, the
 2-second test mix (namx.signals.mix(), the golden input) and 10 s of guitar DI with seed 3, both
 computed in the NumPy reference (float64) from the prewarmed state; and the NumPy reference's
-real-time factor per width (float32, blocks of 4096, one thread, median of 5 runs of the mix).
+real-time factor per width (audio duration / processing time, higher is faster; float32, blocks
+of 4096, one thread, median of 5 runs of the mix).
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ RATE = 48000
 SEED = 0
 TRAIN = dict(steps=6000, batch_size=4, segment=16384, lr=4e-3, lr_final=1e-4, seed=SEED,
              validate_every=500, validate_from=3000)
+TABLE_START, TABLE_END = "<!-- slim8-table -->", "<!-- /slim8-table -->"
 VALIDATION_SECONDS = 5  # guitar DI with seed 4: neither trained on nor in the published table
 
 
@@ -171,14 +173,15 @@ def evaluate(student: namx.Model, teacher: namx.Model) -> list[dict]:
     rows = esr_table(student, teacher)
     mix = held_out()["mix"]
     for row in rows:
-        row["rtf"] = round(real_time_factor(student.at(row["width"]), mix), 4)
+        row["rtf"] = round(real_time_factor(student.at(row["width"]), mix), 1)
     teacher_row = {"width": "teacher", "weights": num_weights(teacher), "macs_per_sample": macs_per_sample(teacher),
-                   "receptive_field": receptive_field(teacher), "rtf": round(real_time_factor(teacher, mix), 4)}
+                   "receptive_field": receptive_field(teacher), "rtf": round(real_time_factor(teacher, mix), 1)}
     return rows + [teacher_row]
 
 
 def real_time_factor(model: namx.Model, x: np.ndarray, block: int = 4096, repeats: int = 5) -> float:
-    """Processing time / audio duration of the NumPy reference (float32), median of `repeats`."""
+    """Audio duration / processing time of the NumPy reference (float32, higher is faster), median of
+    `repeats` (the convention of benchmarks/ and of NAM's own speed reports)."""
     x = x.astype(np.float32)
     times = []
     for _ in range(repeats):
@@ -188,7 +191,7 @@ def real_time_factor(model: namx.Model, x: np.ndarray, block: int = 4096, repeat
         for i in range(0, x.size, block):
             runner.process(x[i:i + block])
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) / (x.size / RATE)
+    return (x.size / RATE) / statistics.median(times)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -196,11 +199,19 @@ def markdown(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|"]
     for r in rows:
         if r["width"] == "teacher":
-            lines.append(f"| A2 teacher (8 ch) | {r['weights']} | {r['macs_per_sample']} | — | — | {r['rtf']:.3f} |")
+            lines.append(f"| A2 teacher (8 ch) | {r['weights']} | {r['macs_per_sample']} | — | — | {r['rtf']:.1f}x |")
         else:
             lines.append(f"| {r['width']} | {r['weights']} | {r['macs_per_sample']} | {r['esr_db_mix']:.1f} dB "
-                         f"| {r['esr_db_di']:.1f} dB | {r['rtf']:.3f} |")
+                         f"| {r['esr_db_di']:.1f} dB | {r['rtf']:.1f}x |")
     return "\n".join(lines)
+
+
+def publish(rows: list[dict]) -> None:
+    """Put the table into the README, between its slim8-table markers."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    readme.write_text(text[:start] + "\n" + markdown(rows) + "\n" + text[end:])
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -219,7 +230,7 @@ def plot(rows: list[dict], path: Path) -> None:
     rtf = ax.twinx()
     rtf.bar(widths, [r["rtf"] for r in rows if r["width"] != "teacher"], alpha=0.2, color="gray",
             label="RTF (NumPy reference)")
-    rtf.set_ylabel("real-time factor (NumPy reference, float32)")
+    rtf.set_ylabel("real-time factor (NumPy reference, float32; higher is faster)")
     lines = ax.get_legend_handles_labels()
     bars = rtf.get_legend_handles_labels()
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="upper center", fontsize=8)
@@ -243,6 +254,7 @@ def main(argv=None) -> int:
     rows = evaluate(student, teacher)
     RESULTS.write_text(json.dumps({"training": info, "widths": rows}, indent=1) + "\n")
     plot(rows, PLOT)
+    publish(rows)
     print(markdown(rows))
     print(json.dumps(info), file=sys.stderr)
     return 0

@@ -44,6 +44,7 @@ METADATA = {
     "nam.architecture": "the .nam file's architecture",
     "nam.version": "the .nam file's version",
     "nam.metadata": "the .nam file's metadata object as JSON (name, loudness, levels, ...)",
+    "nam.name": "metadata.name, when present",
     "nam.loudness": "metadata.loudness (dB), when present",
     "nam.input_level_dbu": "metadata.input_level_dbu, when present",
     "nam.output_level_dbu": "metadata.output_level_dbu, when present",
@@ -79,8 +80,10 @@ def export(model: Model, width=None) -> onnx.ModelProto:
     if width is not None:
         meta["namx.width"] = chosen[0].label
     for key in ("loudness", "input_level_dbu", "output_level_dbu"):
-        if model.metadata.get(key) is not None:
+        if isinstance(model.metadata.get(key), (int, float)):
             meta[f"nam.{key}"] = repr(float(model.metadata[key]))
+    if isinstance(model.metadata.get("name"), str):
+        meta["nam.name"] = model.metadata["name"]
     graph.metadata_props.update(meta)
     proto = to_proto(graph)
     onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)

@@ -1,0 +1,76 @@
+"""`namx convert MODEL --to tflite`: one streaming .tflite per width (spec §10).
+
+    convert(model, output=None, width=None, block_size=None, signatures=False, c_array=False, force=False)
+
+With `width`, one file for that width; without, one per offered width, named
+`<stem>.w<label>.tflite` (binding.file_name). `output` names the file when there is one, else it is
+the stem for the names. The block size is fixed at conversion (default 64). `signatures` also
+writes `<stem>.widths.tflite`, one subgraph and signature per width (for LiteRT); `c_array`
+writes a .h/.cc pair beside each per-width file. Every output path is checked before anything is
+built, and files are written atomically.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from namx import bundled
+from namx.audio import atomic_output
+from namx.errors import NamxError
+from namx.widths import select
+
+from . import binding
+from .c_array import write as c_sources
+from .export import check_streamable, export_widths
+
+
+def convert(model, *, output=None, width=None, block_size=None, signatures=False, c_array=False, force=False):
+    block = binding.DEFAULT_BLOCK_SIZE if block_size is None else block_size
+    if block < 1:
+        raise NamxError(f"--block-size must be at least 1 (got {block})")
+    check_streamable(model)
+    levels = [select(model, width)] if width is not None else model.widths()
+    stem, folder = _naming(model, output)
+    single = output is not None and len(levels) == 1
+    if single and not str(output).endswith(".tflite"):
+        raise NamxError(f"{output}: output must end in .tflite")
+    files = [(lv, Path(output) if single else folder / binding.file_name(stem, lv.label)) for lv in levels]
+    planned = [p for _, p in files]
+    if c_array:
+        planned += [q for _, p in files for q in (p.with_suffix(".h"), p.with_suffix(".cc"))]
+    if signatures:
+        planned.append(folder / binding.signatures_name(stem))
+    for p in planned:
+        _check_output(p, force)
+
+    outputs: dict[Path, bytes | str] = {}
+    for lv, path in files:
+        data, (b,) = export_widths(model, [lv], block)
+        outputs[path] = data
+        if c_array:
+            h, cc = path.with_suffix(".h"), path.with_suffix(".cc")
+            outputs[h], outputs[cc] = c_sources(h, cc, path.name, data, b, model.source)
+    if signatures:
+        outputs[folder / binding.signatures_name(stem)] = export_widths(model, levels, block)[0]
+    for path, data in outputs.items():
+        with atomic_output(path) as tmp:
+            (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
+    return list(outputs)
+
+
+
+def _naming(model, output) -> tuple[str, Path]:
+    """The stem and folder for generated names: from OUT, else the model file (bundled: current folder)."""
+    if output is not None:
+        out = Path(output)
+        return (out.stem if out.suffix == ".tflite" else out.name), out.parent
+    src = Path(model.source)
+    return src.stem, (Path.cwd() if src.parent == bundled.HERE else src.parent)
+
+
+def _check_output(path: Path, force: bool) -> None:
+    if not path.parent.is_dir():
+        raise NamxError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise NamxError(f"{path}: is a directory")
+    if path.exists() and not force:
+        raise NamxError(f"{path}: already exists (use --force to overwrite)")

@@ -1,0 +1,307 @@
+"""Write .tflite flatbuffers directly: the TFLite schema's object API plus flatbuffers, no TensorFlow.
+
+`ModelBuilder` owns what subgraphs share (constant buffers, operator codes, metadata); each
+`Graph` is one subgraph with typed helpers for the builtin ops in OPS, the op subset the namx
+TFLite binding allows (spec §10.1): every one of them is implemented by TFLite-Micro. Tensors
+are float32 in NHWC with time as H: audio-like tensors are [1, T, 1, C].
+
+Constant buffers are 16-byte aligned, as the schema asks (`force_align: 16`) and as
+TFLite-Micro needs; the generated Pack() of the schema module aligns to 1.
+"""
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+from ai_edge_litert import schema_py_generated as S
+
+OP = S.BuiltinOperator
+F32, I32 = S.TensorType.FLOAT32, S.TensorType.INT32
+FILE_IDENTIFIER = b"TFL3"
+SCHEMA_VERSION = 3
+ALIGNMENT = 16
+
+# The binding's op subset (spec §10.1): builtin op -> the version namx writes. Every op here is
+# implemented by TFLite-Micro; tests walk every exported model and fail on any op outside it.
+OPS: dict[str, int] = {
+    "ABS": 1,
+    "ADD": 1,
+    "ASSIGN_VARIABLE": 1,
+    "CONCATENATION": 1,
+    "CONV_2D": 1,
+    "DIV": 1,
+    "FULLY_CONNECTED": 1,
+    "HARD_SWISH": 1,
+    "LEAKY_RELU": 1,
+    "LOGISTIC": 1,
+    "MAXIMUM": 1,
+    "MINIMUM": 1,
+    "MUL": 1,
+    "PRELU": 1,
+    "READ_VARIABLE": 1,
+    "RELU": 1,
+    "RESHAPE": 1,
+    "SPLIT": 1,
+    "SPLIT_V": 1,
+    "STRIDED_SLICE": 1,
+    "SUB": 1,
+    "TANH": 1,
+    "VAR_HANDLE": 1,
+}
+MAX_CONCAT_INPUTS = 10  # TFLite-Micro's CONCATENATION takes at most 10 inputs
+
+
+class AlignedBufferT(S.BufferT):
+    """A constant buffer whose bytes start on a 16-byte boundary (the generated Pack aligns to 1)."""
+
+    def Pack(self, builder):
+        data = None
+        if self.data is not None and len(self.data):
+            raw = bytes(self.data)
+            builder.StartVector(1, len(raw), ALIGNMENT)
+            builder.head -= len(raw)
+            builder.Bytes[builder.head:builder.head + len(raw)] = raw
+            data = builder.EndVector()
+        S.BufferStart(builder)
+        if data is not None:
+            S.BufferAddData(builder, data)
+        return S.BufferEnd(builder)
+
+
+class ModelBuilder:
+    """One .tflite file: shared buffers and op codes, one or more subgraphs, metadata."""
+
+    def __init__(self, description: str = "namx"):
+        self.m = S.ModelT()
+        self.m.version, self.m.description = SCHEMA_VERSION, description
+        self.m.buffers = [AlignedBufferT()]  # buffer 0 is the empty sentinel
+        self.m.operatorCodes, self.m.subgraphs, self.m.metadata, self.m.signatureDefs = [], [], [], []
+        self._codes: dict[str, int] = {}
+        self._buffers: dict[bytes, int] = {}
+
+    def graph(self, name: str) -> Graph:
+        sg = S.SubGraphT()
+        sg.name, sg.tensors, sg.operators, sg.inputs, sg.outputs = name, [], [], [], []
+        self.m.subgraphs.append(sg)
+        return Graph(self, sg, len(self.m.subgraphs) - 1)
+
+    def buffer(self, data: bytes) -> int:
+        """A constant buffer; identical contents (weights shared by subgraphs) are stored once."""
+        if data not in self._buffers:
+            b = AlignedBufferT()
+            b.data = data
+            self.m.buffers.append(b)
+            self._buffers[data] = len(self.m.buffers) - 1
+        return self._buffers[data]
+
+    def opcode(self, name: str) -> int:
+        if name not in OPS:
+            raise ValueError(f"op {name} is not in the namx TFLite op subset")
+        if name not in self._codes:
+            code = getattr(OP, name)
+            oc = S.OperatorCodeT()
+            # Codes above 127 live in builtinCode; the deprecated byte holds the 127 placeholder.
+            oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), OPS[name]
+            self.m.operatorCodes.append(oc)
+            self._codes[name] = len(self.m.operatorCodes) - 1
+        return self._codes[name]
+
+    def metadata(self, name: str, data: bytes) -> None:
+        md = S.MetadataT()
+        md.name, md.buffer = name, self.buffer(data)
+        self.m.metadata.append(md)
+
+    def signature(self, key: str, graph: Graph, inputs: dict[str, int], outputs: dict[str, int]) -> None:
+        sd = S.SignatureDefT()
+        sd.signatureKey, sd.subgraphIndex = key, graph.index
+        sd.inputs = [_tensor_map(n, i) for n, i in inputs.items()]
+        sd.outputs = [_tensor_map(n, i) for n, i in outputs.items()]
+        self.m.signatureDefs.append(sd)
+
+    def to_bytes(self) -> bytes:
+        size = sum(len(b.data) for b in self.m.buffers if b.data is not None)
+        fb = flatbuffers.Builder(size + (1 << 16))
+        fb.Finish(self.m.Pack(fb), file_identifier=FILE_IDENTIFIER)
+        return bytes(fb.Output())
+
+
+def _tensor_map(name: str, index: int):
+    tm = S.TensorMapT()
+    tm.name, tm.tensorIndex = name, index
+    return tm
+
+
+class Graph:
+    """One subgraph. Tensor handles are ints; `shape(t)` gives a tensor's static shape."""
+
+    def __init__(self, model: ModelBuilder, sg, index: int):
+        self.model, self.sg, self.index = model, sg, index
+        self._consts: dict[tuple, int] = {}
+
+    # ---- tensors --------------------------------------------------------------------------
+
+    def tensor(self, name: str, shape, dtype=F32) -> int:
+        t = S.TensorT()
+        t.shape, t.type, t.name, t.buffer = [int(s) for s in shape], dtype, name, 0
+        self.sg.tensors.append(t)
+        return len(self.sg.tensors) - 1
+
+    def const(self, name: str, array) -> int:
+        """A constant tensor (float32 or int32); identical constants share one tensor."""
+        a = np.ascontiguousarray(array)
+        a = a.astype(np.int32 if a.dtype.kind in "iu" else np.float32)
+        key = (a.dtype.str, a.shape, a.tobytes())
+        if key not in self._consts:
+            t = self.tensor(name, a.shape, I32 if a.dtype == np.int32 else F32)
+            self.sg.tensors[t].buffer = self.model.buffer(a.tobytes())
+            self._consts[key] = t
+        return self._consts[key]
+
+    def shape(self, t: int) -> tuple[int, ...]:
+        return tuple(self.sg.tensors[t].shape)
+
+    def name(self, t: int) -> str:
+        return self.sg.tensors[t].name
+
+    # ---- ops ------------------------------------------------------------------------------
+
+    def op(self, name: str, inputs, out_shapes, out_name: str, options=None, options_type=None):
+        """Append an operator; returns its output tensor (or the list of them when several)."""
+        outs = [self.tensor(out_name if len(out_shapes) == 1 else f"{out_name}:{i}", s)
+                for i, s in enumerate(out_shapes)]
+        o = S.OperatorT()
+        o.opcodeIndex, o.inputs, o.outputs = self.model.opcode(name), list(inputs), outs
+        if options is not None:
+            o.builtinOptionsType = options_type or getattr(S.BuiltinOptions, type(options).__name__[:-1])
+            o.builtinOptions = options
+        self.sg.operators.append(o)
+        return outs[0] if len(outs) == 1 else outs
+
+    def conv(self, x: int, weight: np.ndarray, bias: np.ndarray | None, name: str, dilation: int = 1) -> int:
+        """CONV_2D, VALID, stride 1: x [1, T, 1, Cin], weight (K, out, in) -> [1, T-(K-1)d, 1, out]."""
+        k, cout, cin = weight.shape
+        _, t, _, c = self.shape(x)
+        assert c == cin, (name, c, cin)
+        w = self.const(f"{name}.w", np.ascontiguousarray(weight.transpose(1, 0, 2))[:, :, None, :])
+        b = self.const(f"{name}.b", np.zeros(cout, np.float32) if bias is None else bias)
+        opt = S.Conv2DOptionsT()
+        opt.padding, opt.strideH, opt.strideW = S.Padding.VALID, 1, 1
+        opt.dilationHFactor, opt.dilationWFactor = dilation, 1
+        return self.op("CONV_2D", [x, w, b], [(1, t - (k - 1) * dilation, 1, cout)], name, opt)
+
+    def fully_connected(self, x: int, weight: np.ndarray, bias: np.ndarray | None, name: str) -> int:
+        """FULLY_CONNECTED: x [rows, in] x weight (out, in) + bias -> [rows, out]."""
+        rows, _ = self.shape(x)
+        w = self.const(f"{name}.w", weight)
+        ins = [x, w] + ([] if bias is None else [self.const(f"{name}.b", bias)])
+        if bias is None:
+            ins.append(-1)  # optional input left out
+        opt = S.FullyConnectedOptionsT()
+        return self.op("FULLY_CONNECTED", ins, [(rows, weight.shape[0])], name, opt)
+
+    def _binary(self, op: str, a: int, b: int, name: str) -> int:
+        shape = np.broadcast_shapes(self.shape(a), self.shape(b))
+        options = {"ADD": S.AddOptionsT, "MUL": S.MulOptionsT, "SUB": S.SubOptionsT, "DIV": S.DivOptionsT,
+                   "MAXIMUM": S.MaximumMinimumOptionsT, "MINIMUM": S.MaximumMinimumOptionsT}[op]()
+        kind = S.BuiltinOptions.MaximumMinimumOptions if op in ("MAXIMUM", "MINIMUM") else None
+        return self.op(op, [a, b], [shape], name, options, kind)
+
+    def add(self, a, b, name):
+        return self._binary("ADD", a, b, name)
+
+    def sub(self, a, b, name):
+        return self._binary("SUB", a, b, name)
+
+    def mul(self, a, b, name):
+        return self._binary("MUL", a, b, name)
+
+    def div(self, a, b, name):
+        return self._binary("DIV", a, b, name)
+
+    def maximum(self, a, b, name):
+        return self._binary("MAXIMUM", a, b, name)
+
+    def minimum(self, a, b, name):
+        return self._binary("MINIMUM", a, b, name)
+
+    def scalar(self, value: float) -> int:
+        return self.const(f"const.{value!r}", np.float32(value).reshape(1))
+
+    def unary(self, op: str, x: int, name: str) -> int:
+        return self.op(op, [x], [self.shape(x)], name)
+
+    def leaky_relu(self, x: int, alpha: float, name: str) -> int:
+        opt = S.LeakyReluOptionsT()
+        opt.alpha = float(np.float32(alpha))
+        return self.op("LEAKY_RELU", [x], [self.shape(x)], name, opt)
+
+    def prelu(self, x: int, slopes: np.ndarray, name: str) -> int:
+        alpha = self.const(f"{name}.alpha", np.asarray(slopes, np.float32).reshape(1, 1, 1, -1))
+        return self.op("PRELU", [x, alpha], [self.shape(x)], name)
+
+    def concat(self, parts: list[int], axis: int, name: str) -> int:
+        """CONCATENATION; more than MAX_CONCAT_INPUTS parts become a tree of concatenations."""
+        if len(parts) > MAX_CONCAT_INPUTS:
+            n = MAX_CONCAT_INPUTS
+            parts = [p[0] if len(p) == 1 else self.concat(p, axis, f"{name}.{i}")
+                     for i, p in enumerate(parts[k:k + n] for k in range(0, len(parts), n))]
+            return self.concat(parts, axis, name)
+        shapes = [self.shape(p) for p in parts]
+        shape = list(shapes[0])
+        shape[axis] = sum(s[axis] for s in shapes)
+        opt = S.ConcatenationOptionsT()
+        opt.axis = axis
+        return self.op("CONCATENATION", parts, [shape], name, opt)
+
+    def slice(self, x: int, begin, end, name: str) -> int:
+        """STRIDED_SLICE with stride 1 and constant bounds (end exclusive)."""
+        b = self.const(f"{name}.begin", np.asarray(begin, np.int32))
+        e = self.const(f"{name}.end", np.asarray(end, np.int32))
+        s = self.const(f"{name}.strides", np.ones(len(begin), np.int32))
+        opt = S.StridedSliceOptionsT()
+        return self.op("STRIDED_SLICE", [x, b, e, s], [[hi - lo for lo, hi in zip(begin, end)]], name, opt)
+
+    def split(self, x: int, sizes: list[int], axis: int, name: str) -> list[int]:
+        """SPLIT (equal parts) or SPLIT_V along `axis`."""
+        shape = self.shape(x)
+        outs = []
+        for n in sizes:
+            s = list(shape)
+            s[axis] = n
+            outs.append(s)
+        ax = self.const(f"{name}.axis", np.asarray(axis, np.int32))
+        if len(set(sizes)) == 1:
+            opt = S.SplitOptionsT()
+            opt.numSplits = len(sizes)
+            res = self.op("SPLIT", [ax, x], outs, name, opt)
+        else:
+            opt = S.SplitVOptionsT()
+            opt.numSplits = len(sizes)
+            sz = self.const(f"{name}.sizes", np.asarray(sizes, np.int32))
+            res = self.op("SPLIT_V", [x, sz, ax], outs, name, opt)
+        return res if isinstance(res, list) else [res]
+
+    # ---- resource variables (state kept inside the interpreter) -------------------------------
+
+    def variable(self, shared_name: str) -> int:
+        """VAR_HANDLE: a resource tensor naming the variable; subgraphs share it by name."""
+        opt = S.VarHandleOptionsT()
+        opt.sharedName = shared_name
+        handle = self.tensor(f"{shared_name}:handle", [], S.TensorType.RESOURCE)
+        o = S.OperatorT()
+        o.opcodeIndex, o.inputs, o.outputs = self.model.opcode("VAR_HANDLE"), [], [handle]
+        o.builtinOptionsType, o.builtinOptions = S.BuiltinOptions.VarHandleOptions, opt
+        self.sg.operators.append(o)
+        return handle
+
+    def read_variable(self, handle: int, shape, name: str) -> int:
+        return self.op("READ_VARIABLE", [handle], [shape], name)
+
+    def assign_variable(self, handle: int, value: int) -> None:
+        o = S.OperatorT()
+        o.opcodeIndex, o.inputs, o.outputs = self.model.opcode("ASSIGN_VARIABLE"), [handle, value], []
+        self.sg.operators.append(o)
+
+    def reshape(self, x: int, shape, name: str) -> int:
+        opt = S.ReshapeOptionsT()
+        opt.newShape = [int(s) for s in shape]
+        return self.op("RESHAPE", [x, self.const(f"{name}.shape", np.asarray(shape, np.int32))], [shape], name, opt)
