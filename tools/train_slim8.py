@@ -1,7 +1,7 @@
 """Train namx's bundled slimmable example, slim8.nam, and publish its width/accuracy/speed table.
 
     pip install -e ".[torch]" matplotlib
-    python tools/train_slim8.py            # train (about 40 min on one core), then evaluate
+    python tools/train_slim8.py            # train (65 min on one shared core here), then evaluate
     python tools/train_slim8.py --evaluate # re-evaluate the shipped namx/bundled/slim8.nam only
 
 The student is an A2-style channel-sliced WaveNet: the 8-channel A2 layer pattern (23 layers,
@@ -230,7 +230,7 @@ def plot(rows: list[dict], path: Path) -> None:
     rtf = ax.twinx()
     rtf.bar(widths, [r["rtf"] for r in rows if r["width"] != "teacher"], alpha=0.2, color="gray",
             label="RTF (NumPy reference)")
-    rtf.set_ylabel("real-time factor (NumPy reference, float32; higher is faster)")
+    rtf.set_ylabel("real-time factor (higher is faster)")
     lines = ax.get_legend_handles_labels()
     bars = rtf.get_legend_handles_labels()
     ax.legend(lines[0] + bars[0], lines[1] + bars[1], loc="upper center", fontsize=8)
