@@ -9,6 +9,8 @@ Each function has the signature
 writes its files atomically (namx.audio.atomic_output), refuses to overwrite without `force`,
 raises NamxError for options it does not support, and returns the paths it wrote.
 Modules are imported only when their target is used (converting a .nam never imports torch).
+A PyTorch module or checkpoint becomes a Model first (converters/pytorch.py: from_module,
+load_checkpoint), then goes through the same targets.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import importlib
 from namx.errors import NamxError
 
 TARGETS: dict[str, str] = {
+    "nam": "namx.converters.nam_file:convert",
     "onnx": "namx.converters.onnx:convert",
     "tflite": "namx.converters.tflite:convert",
 }

@@ -46,11 +46,11 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, float | None]:
     return np.ascontiguousarray(x, dtype=np.float32), (None if rate is None else float(rate))
 
 
-def check_output_path(path: str | Path, force: bool) -> Path:
-    """Fail early (before any work) if `path` cannot or must not be written."""
+def check_output_path(path: str | Path, force: bool, suffixes=OUTPUT_FORMATS) -> Path:
+    """Fail early (before any work) if `path` cannot or must not be written (`suffixes`: allowed endings)."""
     p = Path(path)
-    if p.suffix.lower() not in OUTPUT_FORMATS:
-        raise NamxError(f"{p}: output must end in {' or '.join(OUTPUT_FORMATS)}")
+    if p.suffix.lower() not in suffixes:
+        raise NamxError(f"{p}: output must end in {' or '.join(suffixes)}")
     if not p.parent.is_dir():
         raise NamxError(f"{p}: folder {p.parent} does not exist")
     if p.is_dir():

@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _model_arg(p):
-    p.add_argument("model", metavar="MODEL", help=f"a .nam file, or '{bundled.EXAMPLE}' for the bundled example")
+    p.add_argument("model", metavar="MODEL", help=f"a .nam file, a namx PyTorch checkpoint (.pt), or '{bundled.EXAMPLE}' for the bundled example")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,11 +114,27 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
 def _load(spec: str):
-    model = bundled.load_model(spec)
+    if os.path.splitext(spec)[1].lower() in TORCH_SUFFIXES:
+        model = _load_checkpoint(spec)
+    else:
+        model = bundled.load_model(spec)
     for note in model.notes:
         print(f"namx: note: {model.source}: {note}", file=sys.stderr)
     return model
+
+
+def _load_checkpoint(spec: str):
+    """A PyTorch checkpoint (namx.torch.save): imports torch, which only this path needs."""
+    try:
+        from .converters.pytorch import load_checkpoint
+    except ImportError as e:
+        raise NamxError(f"{spec}: reading a PyTorch checkpoint needs torch ({e.name} is not installed): "
+                        "pip install 'namx[torch]'") from None
+    return load_checkpoint(spec)
 
 
 # ---- info ---------------------------------------------------------------------------------------

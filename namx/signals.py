@@ -57,15 +57,8 @@ def strings(n: int, sample_rate: float, notes, seed: int, loop_gain: float = 0.9
     rng = np.random.default_rng(seed)
     out = np.zeros(n)
     for start, f in notes:
-        delay = round(sample_rate / f)
-        y = np.zeros(max(n - start, 0))
-        y[:delay] = rng.uniform(-1, 1, min(delay, y.size))
-        padded = np.concatenate([[0.0], y])  # padded[k + 1] = y[k], so padded[0] is y[-1] = 0
-        for k0 in range(delay, y.size, delay):  # each chunk reads only earlier samples
-            k1 = min(k0 + delay, y.size)
-            padded[k0 + 1:k1 + 1] = loop_gain * 0.5 * (padded[k0 - delay + 1:k1 - delay + 1]
-                                                       + padded[k0 - delay:k1 - delay])
-        out[start:] += padded[1:]
+        delay, length = round(sample_rate / f), max(n - start, 0)
+        out[start:] += karplus_strong(rng.uniform(-1, 1, min(delay, length)), delay, length, loop_gain)
     return out
 
 
@@ -91,6 +84,66 @@ def chords(n: int, sample_rate: float, seed: int = 2, peak: float = 0.5, strum_s
     notes = [(round(i * strum_s * sample_rate), f) for i, f in enumerate(E_MAJOR)]
     notes += [(n // 2 + round(i * strum_s * sample_rate), f) for i, f in enumerate(A_MAJOR)]
     return _peak(strings(n, sample_rate, [(s, f) for s, f in notes if s < n], seed), peak)
+
+
+def karplus_strong(excitation: np.ndarray, delay: int, n: int, loop_gain: float) -> np.ndarray:
+    """n samples of a plucked string: y[:delay] = excitation, then
+    y[k] = loop_gain * 0.5 * (y[k-delay] + y[k-delay-1]) with y[-1] = 0."""
+    y = np.zeros(n)
+    y[:delay] = excitation[:n]
+    padded = np.concatenate([[0.0], y])  # padded[k + 1] = y[k], so padded[0] is y[-1] = 0
+    for k0 in range(delay, n, delay):  # each chunk reads only earlier samples
+        k1 = min(k0 + delay, n)
+        padded[k0 + 1:k1 + 1] = loop_gain * 0.5 * (padded[k0 - delay + 1:k1 - delay + 1]
+                                                   + padded[k0 - delay:k1 - delay])
+    return padded[1:]
+
+
+# Chord shapes as semitones above the root (guitar voicings, low string first).
+CHORD_SHAPES = ((0, 7, 12, 16, 19, 24), (0, 7, 12, 15, 19, 24), (0, 7, 12), (0, 4, 7, 12))
+
+
+def guitar_di(n: int, sample_rate: float, seed: int = 0, peak: float = 0.8) -> np.ndarray:
+    """A longer synthetic guitar DI performance: single notes, strummed chords and palm mutes.
+
+    Events follow each other 0.12-0.8 s apart (an occasional 1-2 s rest). Each is, with
+    probabilities 0.45/0.35/0.2, a single note (MIDI 40-76, E2-E5), a chord (root MIDI 40-57,
+    a shape from CHORD_SHAPES, strummed 6-25 ms per string, down or up) or a palm-muted note
+    (loop gain 0.90-0.96 instead of 0.990-0.998). Velocities span 30 dB; each string is a
+    Karplus-Strong pluck whose uniform(-1, 1) excitation passes a one-pole low-pass (pole 0-0.7:
+    pick brightness) and rings for 0.4-2.5 s. All draws come from one default_rng(seed), in this
+    order; the sum is scaled to `peak`.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    t = round(rng.uniform(0.02, 0.2) * sample_rate)
+    while t < n:
+        kind = rng.choice(3, p=(0.45, 0.35, 0.2))
+        velocity = 10 ** (rng.uniform(-30, 0) / 20)
+        if kind == 1:
+            root = int(rng.integers(40, 58))
+            notes = [root + s for s in CHORD_SHAPES[int(rng.integers(len(CHORD_SHAPES)))]]
+            if rng.random() < 0.3:
+                notes = notes[::-1]  # up-strum
+            strum = rng.uniform(0.006, 0.025)
+        else:
+            notes, strum = [int(rng.integers(40, 77))], 0.0
+        loop_gain = rng.uniform(0.90, 0.96) if kind == 2 else rng.uniform(0.990, 0.998)
+        ring = rng.uniform(0.4, 2.5) if kind != 2 else rng.uniform(0.1, 0.3)
+        for i, note in enumerate(notes):
+            start = t + round(i * strum * sample_rate)
+            length = min(n - start, round(ring * sample_rate))
+            if length <= 0:
+                break
+            delay = round(sample_rate / (440.0 * 2 ** ((note - 69) / 12)))
+            pole = rng.uniform(0.0, 0.7)
+            excitation = rng.uniform(-1, 1, delay)
+            for k in range(1, delay):  # one-pole low-pass: brightness of the pick
+                excitation[k] = (1 - pole) * excitation[k] + pole * excitation[k - 1]
+            out[start:start + length] += velocity * karplus_strong(excitation, delay, length, loop_gain)
+        gap = rng.uniform(1.0, 2.0) if rng.random() < 0.08 else rng.uniform(0.12, 0.8)
+        t += round(gap * sample_rate)
+    return _peak(out, peak)
 
 
 def square(n: int, sample_rate: float, freq: float = 110.0) -> np.ndarray:

@@ -3,6 +3,10 @@
 `A2.nam` is NeuralAmpModelerCore's example A2 model (sdatkinson/NeuralAmpModelerCore,
 example_models/A2.nam at commit daae2d0b, MIT licence: see A2.LICENSE): a SlimmableContainer
 with a 3-channel and an 8-channel WaveNet.
+
+`slim8.nam` is namx's own slimmable example: an A2-style channel-sliced WaveNet offering every
+width from 1 to 8 channels, trained by tools/train_slim8.py (the Slimmable NAM paper's method)
+on synthetic guitar DI through A2's 8-channel model (see the README for its width table).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from ..model import Model
 
 EXAMPLE = "example"
 HERE = Path(__file__).parent
-BUNDLED = {"example": "A2.nam", "A2": "A2.nam"}
+BUNDLED = {"example": "A2.nam", "A2": "A2.nam", "slim8": "slim8.nam"}
 
 
 def path(name: str) -> Path:
