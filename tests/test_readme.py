@@ -22,6 +22,8 @@ def test_main_command_runs(tmp_path):
                            capture_output=True, text=True)
         assert r.returncode == 0, f"{step}: {r.stderr}"
     assert (tmp_path / "out.wav").stat().st_size > 96000 * 4
+    for made in ("slim8.w6.onnx", "slim8.w6.tflite", "conform-report/report.json"):
+        assert (tmp_path / made).stat().st_size > 0, made
 
 
 def test_ci_runs_the_readme_test_command():
