@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from namx import bundled
 from namx.audio import atomic_output
 from namx.errors import NamxError
 from namx.widths import select
@@ -59,12 +58,12 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
 
 
 def _naming(model, output) -> tuple[str, Path]:
-    """The stem and folder for generated names: from OUT, else the model file (bundled: current folder)."""
+    """The stem and folder for generated names: from OUT, else the model's name in the current folder
+    (like the ONNX and .nam targets)."""
     if output is not None:
         out = Path(output)
         return (out.stem if out.suffix == ".tflite" else out.name), out.parent
-    src = Path(model.source)
-    return src.stem, (Path.cwd() if src.parent == bundled.HERE else src.parent)
+    return Path(model.source).stem, Path()
 
 
 def _check_output(path: Path, force: bool) -> None:
