@@ -12,6 +12,7 @@ Every problem is a ModelError (file, JSON path, message), the same type the load
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from . import loader
 from .errors import ModelError
+from .limits import current as current_limits
 
 MAX_PROBLEMS = 50  # per file; more are summarised in one line
 
@@ -48,24 +50,11 @@ def _validator():
 def validate_file(path: str | Path, source: str | None = None) -> Result:
     """Every problem with one .nam file, as ModelErrors naming `source` (default: the path)."""
     source = str(path) if source is None else source
+    limits = current_limits()
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        return Result([ModelError(source, "no such file")])
-    except IsADirectoryError:
-        return Result([ModelError(source, "is a directory, not a .nam file")])
-    except OSError as e:
-        return Result([ModelError(source, f"cannot read: {e.strerror or e}")])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return Result([ModelError(source, f"not UTF-8 text (byte {e.start}); a .nam file is JSON")])
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return Result([ModelError(source, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}")])
-    except RecursionError:
-        return Result([ModelError(source, "invalid JSON: nested too deeply")])
+        obj = loader.parse_json(loader.read_file(path, source, limits), source, limits)
+    except ModelError as e:
+        return Result([e])
     return validate(obj, source)
 
 
@@ -95,6 +84,9 @@ def schema_problems(obj: Any, source: str = "<json>") -> list[ModelError]:
         errors = list(_validator().iter_errors(obj))
     except RecursionError:
         return [ModelError(source, "nested too deeply to validate", "(top level)")]
+    except ValueError:  # jsonschema prints an integer too long for Python to print (only from objects, not files)
+        return [ModelError(source, f"holds an integer of more than {sys.get_int_max_str_digits()} digits",
+                           "(top level)")]
     out: list[ModelError] = []
     for error in sorted(errors, key=lambda e: _position(obj, e.absolute_path)):
         for path, message in _describe(error):
@@ -192,8 +184,7 @@ def _got(value) -> str:
         return f" (got a list of {len(value)})"
     if isinstance(value, dict):
         return " (got an object)"
-    text = json.dumps(value)
-    return f" (got {text if len(text) <= 40 else text[:37] + '...'})"
+    return f" (got {loader._show(value)})"
 
 
 def _path(parts) -> str:
