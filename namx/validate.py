@@ -23,6 +23,8 @@ from .errors import ModelError
 from .limits import current as current_limits
 
 MAX_PROBLEMS = 50  # per file; more are summarised in one line
+THIN_FROM = 100_000  # weights; the largest real model has under 50,000
+CONFIG_VALUES = 100_000  # values a .nam file may hold besides its weights, far above any real config
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,12 @@ def validate(obj: Any, source: str = "<json>") -> Result:
     The loader's checks between values run in its reading order and stop at a value it cannot
     read, so a rule broken after such a value shows once the structure is fixed.
     """
+    limits = current_limits()
+    cap = limits.weights + CONFIG_VALUES
+    if _count_values(obj, cap) > cap:  # (the schema would visit every one of them: a hostile object could hold billions)
+        return Result([ModelError(source, limits.exceeded("weights", f"holds more than {cap} values"), "(top level)")])
     found = schema_problems(obj, source)
-    check = loader.check(obj, source)
+    check = loader.check(obj, source, limits)
     semantic = check.problems
     if not check.complete and any(_related(semantic[-1].path, p.path) for p in found):
         # The loader stopped at a value it cannot read, which the schema has reported already in
@@ -78,10 +84,39 @@ def validate(obj: Any, source: str = "<json>") -> Result:
     return Result(found, check.notes)
 
 
+def _count_values(obj: Any, cap: int) -> int:
+    """How many JSON values obj holds, counting stops once past cap (so at most about cap are visited)."""
+    count, stack = 0, [obj]
+    while stack and count <= cap:
+        value = stack.pop()
+        if isinstance(value, (list, dict)):
+            items = value.values() if isinstance(value, dict) else value
+            count += len(items)
+            if count <= cap:
+                stack.extend(v for v in items if isinstance(v, (list, dict)))
+    return count
+
+
+def _thin_weights(obj: Any) -> Any:
+    """obj with every long all-number `weights` list cut to one entry: the schema would check millions of
+    numbers one by one in Python, where one C-level type check over the list says the same. (Real models'
+    lists are far shorter than THIN_FROM and reach the schema whole.)"""
+    if isinstance(obj, list):
+        return [_thin_weights(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: _thin_weights(v) for k, v in obj.items() if k != "weights"}
+    if "weights" in obj:
+        w = obj["weights"]
+        long_numbers = isinstance(w, list) and len(w) > THIN_FROM and set(map(type, w)) <= {int, float}
+        out["weights"] = w[:1] if long_numbers else _thin_weights(w)
+    return {k: out[k] for k in obj}  # (the file's key order: problems are reported in it)
+
+
 def schema_problems(obj: Any, source: str = "<json>") -> list[ModelError]:
     """What the JSON Schema alone finds, in document order, one message per problem."""
     try:
-        errors = list(_validator().iter_errors(obj))
+        errors = list(_validator().iter_errors(_thin_weights(obj)))
     except RecursionError:
         return [ModelError(source, "nested too deeply to validate", "(top level)")]
     except ValueError:  # jsonschema prints an integer too long for Python to print (only from objects, not files)
