@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__, bundled
 from .errors import NamxError
+from .limits import check_block_size
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -201,8 +202,7 @@ def cmd_run(args) -> int:
     from .runtimes import open_streamer
     from .widths import select
 
-    if args.block_size < 1:
-        raise NamxError(f"--block-size must be at least 1 (got {args.block_size})")
+    check_block_size(args.block_size, "--block-size")
     model = _load(args.model)
     select(model, args.width, slim=args.slim)  # a width the model lacks is the first thing to report
     check_output_path(args.output, args.force)
@@ -226,8 +226,8 @@ def cmd_run(args) -> int:
 def cmd_convert(args) -> int:
     from .converters import convert
     model = _load(args.model)
-    if args.block_size is not None and args.block_size < 1:
-        raise NamxError(f"--block-size must be at least 1 (got {args.block_size})")
+    if args.block_size is not None:
+        check_block_size(args.block_size, "--block-size")
     paths = convert(args.target, model, output=args.output, width=args.width, block_size=args.block_size,
                     signatures=args.signatures, c_array=args.c_array, force=args.force)
     for path in paths:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,13 @@ import numpy as np
 
 from . import activations
 from .errors import ModelError
+from .limits import Limits, count
+from .limits import current as current_limits
 from .model import (
     DEFAULT_SAMPLE_RATE, FILM_SLOTS, GATING_MODES, LSTM, BatchNorm, Container, Conv, ConvNet, Film, Layer,
     LayerArray, Linear, LSTMCell, Model, PostHead, WaveNet,
 )
+from .stats import prewarm_samples, receptive_field, state_size
 
 EARLIEST_VERSION = (0, 5, 0)
 LATEST_VERSION = (0, 7, 0)
@@ -36,39 +41,58 @@ MAX_NESTING = 8  # condition_dsp / container submodels inside each other
 LEVEL_METADATA = ("loudness", "input_level_dbu", "output_level_dbu")  # metadata the core reads
 
 
-def load(path: str | Path) -> Model:
-    """Read and validate a .nam file."""
-    source = str(path)
+def load(path: str | Path, limits: Limits | None = None) -> Model:
+    """Read and validate a .nam file (`limits`: namx.limits, default from the environment)."""
+    limits = limits or current_limits()
+    return loads(read_file(path, str(path), limits), str(path), limits)
+
+
+def loads(data: str | bytes, source: str = "<string>", limits: Limits | None = None) -> Model:
+    """Parse .nam JSON text."""
+    limits = limits or current_limits()
+    return from_json(parse_json(data, source, limits), source, limits)
+
+
+def from_json(obj: Any, source: str = "<json>", limits: Limits | None = None) -> Model:
+    """Build a Model from a parsed .nam object."""
+    return _Parser(source, limits=limits).model(obj, "", depth=0)
+
+
+def read_file(path: str | Path, source: str, limits: Limits) -> bytes:
+    """A file's bytes; one over the size limit is refused before it is read."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = b"" if size > limits.file_bytes else f.read(limits.file_bytes + 1)  # +1: sizes stat can't tell
     except FileNotFoundError:
         raise ModelError(source, "no such file") from None
     except IsADirectoryError:
         raise ModelError(source, "is a directory, not a .nam file") from None
     except OSError as e:
         raise ModelError(source, f"cannot read: {e.strerror or e}") from None
-    return loads(data, source)
+    size = max(size, len(data))
+    if size > limits.file_bytes:
+        raise ModelError(source, limits.exceeded("file_bytes", f"the file has {size} bytes"))
+    return data
 
 
-def loads(data: str | bytes, source: str = "<string>") -> Model:
-    """Parse .nam JSON text."""
+def parse_json(data: str | bytes, source: str, limits: Limits) -> Any:
+    """JSON text (UTF-8 bytes or str) to Python objects, every failure a ModelError."""
+    if len(data) > limits.file_bytes:
+        raise ModelError(source, limits.exceeded("file_bytes", f"the text has {len(data)} characters"))
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise ModelError(source, f"not UTF-8 text (byte {e.start}); a .nam file is JSON") from None
     try:
-        obj = json.loads(data)
+        return json.loads(data)
     except json.JSONDecodeError as e:
         raise ModelError(source, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise ModelError(source, "invalid JSON: nested too deeply") from None
-    return from_json(obj, source)
-
-
-def from_json(obj: Any, source: str = "<json>") -> Model:
-    """Build a Model from a parsed .nam object."""
-    return _Parser(source).model(obj, "", depth=0)
+    except ValueError as e:  # an integer literal longer than Python's int conversion limit (4300 digits)
+        raise ModelError(source, f"invalid JSON: {_first_line(e)}") from None
 
 
 @dataclass(frozen=True)
@@ -81,13 +105,13 @@ class Check:
     notes: tuple[str, ...] = ()
 
 
-def check(obj: Any, source: str = "<json>") -> Check:
+def check(obj: Any, source: str = "<json>", limits: Limits | None = None) -> Check:
     """Every problem the loader finds in a parsed .nam object (none: it loads).
 
     Problems between readable values are all collected; a value that cannot be read or used ends
     the check, and that problem comes last.
     """
-    parser = _Parser(source, collect=True)
+    parser = _Parser(source, collect=True, limits=limits)
     try:
         parser.model(obj, "", depth=0)
     except ModelError as e:
@@ -105,7 +129,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)
 
 
 def weight_layout(obj: Any, source: str = "<json>") -> list[Tensor]:
@@ -125,32 +149,47 @@ def weights_needed(obj: Any, source: str = "<json>") -> int:
 
 
 class _Weights:
-    """Hands out the flat weight list in consumption order, recording each tensor's name."""
+    """Hands out the flat weight list in consumption order, recording each tensor's name.
 
-    def __init__(self, values: np.ndarray):
+    A config that needs more weights than the limit (namx.limits) ends the parse at once, before
+    anything that large is made.
+    """
+
+    def __init__(self, values: np.ndarray, limits: Limits, source: str, path: str):
         self.values, self.pos = values, 0
+        self.limits, self.source, self.path = limits, source, path
+        self.dense = 0  # weights with grouped convolutions expanded, as the runtimes hold them
         self.layout: list[Tensor] = []
 
+    def _over(self, what: str):
+        raise ModelError(self.source, self.limits.exceeded("weights", what), self.path)
+
     def take(self, name: str, *shape: int) -> np.ndarray:
-        n = int(np.prod(shape))
+        n = math.prod(shape)
+        if self.pos + n > self.limits.weights:
+            self._over(f"the config needs at least {count(self.pos + n)} weights")
         self.layout.append(Tensor(name, self.pos, shape))
         chunk = self.values[self.pos:self.pos + n]
         self.pos += n
         if chunk.size < n:  # too few weights: keep going to learn the expected total
-            chunk = np.zeros(n, np.float32)
+            chunk = np.broadcast_to(np.float32(0), (n,))
         return chunk.reshape(shape)
 
     def conv(self, name: str, cin: int, cout: int, kernel: int = 1, *, bias: bool, dilation: int = 1,
              groups: int = 1) -> Conv:
         """PyTorch's (out, in/groups, kernel) weight, then the bias (out) if there is one."""
         w = self.take(f"{name}.weight", cout, cin // groups, kernel)
+        self.dense += cout * cin * kernel  # (past take's check, only grouping can make this the larger count)
+        if self.dense > self.limits.weights:
+            self._over(f"with grouped convolutions expanded, the config needs at least {count(self.dense)} weights")
         b = self.take(f"{name}.bias", cout) if bias else None
         return Conv(w, b, dilation, groups)
 
 
 class _Parser:
-    def __init__(self, source: str, check_count: bool = True, collect: bool = False):
+    def __init__(self, source: str, check_count: bool = True, collect: bool = False, limits: Limits | None = None):
         self.source, self.check_count, self.collect = source, check_count, collect
+        self.limits = limits or current_limits()
         self.notes: list[str] = []
         self.layout: list[Tensor] = []
         self.problems: list[ModelError] = []
@@ -253,8 +292,8 @@ class _Parser:
                 self.problem(_join(path, f"metadata.{key}"), f"must be a finite number or null (got {_show(value)})")
         weights = self.weights(self.get(obj, "weights", path), _join(path, "weights"))
         known_problems = len(self.problems)
-        w = _Weights(weights)
         cpath = _join(path, "config")
+        w = _Weights(weights, self.limits, self.source, cpath)
         if arch == "WaveNet":
             net = self.wavenet(config, cpath, w, rate, depth)
         elif arch == "LSTM":
@@ -272,15 +311,31 @@ class _Parser:
             self.problem(_join(path, "weights"), f"{arch} config needs {w.pos} weights but the file has {weights.size}")
         if rate is None and depth == 0:
             self.notes.append(f"no sample_rate in the file: assuming {DEFAULT_SAMPLE_RATE:.0f} Hz")
-        return Model(net=net, version=version, architecture=arch,
-                     sample_rate=DEFAULT_SAMPLE_RATE if rate is None else rate,
-                     sample_rate_assumed=rate is None, metadata=dict(metadata or {}), source=self.source,
-                     notes=tuple(self.notes) if depth == 0 else ())
+        model = Model(net=net, version=version, architecture=arch,
+                      sample_rate=DEFAULT_SAMPLE_RATE if rate is None else rate,
+                      sample_rate_assumed=rate is None, metadata=dict(metadata or {}), source=self.source,
+                      notes=tuple(self.notes) if depth == 0 else ())
+        if arch != "SlimmableContainer":  # (each submodel is checked on its own)
+            self.check_limits(model, path)
+        return model
+
+    def check_limits(self, model: Model, path: str):
+        """What a runtime allocates and runs for this model stays within namx's limits."""
+        limits, cpath = self.limits, _join(path, "config")
+        rf, prewarm = receptive_field(model), prewarm_samples(model)
+        if rf is not None and rf > limits.receptive_field:
+            self.fail(cpath, limits.exceeded("receptive_field", f"the receptive field is {count(rf)} samples"))
+        if prewarm > limits.receptive_field:
+            where = _join(path, "sample_rate") if isinstance(model.net, LSTM) else cpath
+            self.fail(where, limits.exceeded("receptive_field", f"the prewarm is {count(prewarm)} samples"))
+        state = state_size(model)
+        if state > limits.state:
+            self.fail(cpath, limits.exceeded("state", f"the streaming state is {count(state)} floats"))
 
     def version(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", value):
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}", value):
             self.fail(path, f"must be a version string MAJOR.MINOR.PATCH (got {_show(value)})")
-        v = tuple(int(p) for p in value.split("."))
+        v = tuple(int(p) for p in value.split("."))  # (each part at most 9 digits: see the pattern)
         latest = ".".join(map(str, LATEST_VERSION))
         if v < EARLIEST_VERSION or v[0] > LATEST_VERSION[0] or v[1] > LATEST_VERSION[1]:
             self.problem(path, f"unsupported file version {value} (supported: "
@@ -291,14 +346,18 @@ class _Parser:
 
     def weights(self, value: Any, path: str) -> np.ndarray:
         self.list_(value, path, nonempty=False)
-        for i, v in enumerate(value):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                self.fail(f"{path}[{i}]", f"must be a number (got {_show(v)})")
+        if len(value) > self.limits.weights:
+            self.fail(path, self.limits.exceeded("weights", f"has {len(value)} weights"))
+        if not set(map(type, value)) <= {int, float}:  # (the fast check; the loop finds the culprit)
+            for i, v in enumerate(value):
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    self.fail(f"{path}[{i}]", f"must be a number (got {_show(v)})")
         try:
             with np.errstate(over="ignore"):
                 arr = np.asarray(value, dtype=np.float64).astype(np.float32)
             bad = np.flatnonzero(~np.isfinite(arr))
-        except OverflowError:
+        except OverflowError:  # an integer beyond float64; the problem below ends loading (or is recorded)
+            arr = np.zeros(len(value), np.float32)
             bad = [next(i for i, v in enumerate(value) if not _finite(v))]
         if len(bad):
             self.problem(f"{path}[{bad[0]}]", f"is not a finite float32 (got {_show(value[bad[0]])})"
@@ -659,5 +718,13 @@ def _rate(rate) -> str:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    try:
+        text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    except ValueError:  # an integer too long to print (Python's 4300-digit limit)
+        text = f"an integer of more than {sys.get_int_max_str_digits()} digits"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _first_line(e: Exception) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__

@@ -1,4 +1,4 @@
-"""Sizes of a plain (single-width) model: receptive field, prewarm length, weights, multiply-adds."""
+"""Sizes of a plain (single-width) model: receptive field, prewarm length, state, weights, multiply-adds."""
 from __future__ import annotations
 
 from .model import LSTM, Container, ConvNet, Linear, Model, WaveNet
@@ -42,6 +42,20 @@ def prewarm_samples(model: Model) -> int:
     if isinstance(net, LSTM):
         return max(1, int(0.5 * model.sample_rate))
     raise ValueError("a container's prewarm depends on the width: use model.at(width)")
+
+
+def state_size(model: Model) -> int:
+    """Floats of state a runtime keeps between blocks (spec §1): every convolution's input history,
+    an LSTM's (h, c) per layer, a Linear model's past inputs; a condition_dsp's included."""
+    net = model.net
+    if isinstance(net, (WaveNet, ConvNet)):
+        own = sum(c.in_channels * c.history for c in net.convs())
+        return own + (state_size(net.condition) if isinstance(net, WaveNet) and net.condition else 0)
+    if isinstance(net, LSTM):
+        return 2 * sum(c.hidden_size for c in net.cells)
+    if isinstance(net, Linear):
+        return max(0, int(net.taps.size) - 1)
+    raise ValueError("a container's state depends on the width: use model.at(width)")
 
 
 def num_weights(model: Model) -> int:

@@ -12,6 +12,7 @@ Every problem is a ModelError (file, JSON path, message), the same type the load
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,8 +20,11 @@ from typing import Any
 
 from . import loader
 from .errors import ModelError
+from .limits import current as current_limits
 
 MAX_PROBLEMS = 50  # per file; more are summarised in one line
+THIN_FROM = 100_000  # weights; the largest real model has under 50,000
+CONFIG_VALUES = 100_000  # values a .nam file may hold besides its weights, far above any real config
 
 
 @dataclass(frozen=True)
@@ -48,24 +52,11 @@ def _validator():
 def validate_file(path: str | Path, source: str | None = None) -> Result:
     """Every problem with one .nam file, as ModelErrors naming `source` (default: the path)."""
     source = str(path) if source is None else source
+    limits = current_limits()
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        return Result([ModelError(source, "no such file")])
-    except IsADirectoryError:
-        return Result([ModelError(source, "is a directory, not a .nam file")])
-    except OSError as e:
-        return Result([ModelError(source, f"cannot read: {e.strerror or e}")])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return Result([ModelError(source, f"not UTF-8 text (byte {e.start}); a .nam file is JSON")])
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return Result([ModelError(source, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}")])
-    except RecursionError:
-        return Result([ModelError(source, "invalid JSON: nested too deeply")])
+        obj = loader.parse_json(loader.read_file(path, source, limits), source, limits)
+    except ModelError as e:
+        return Result([e])
     return validate(obj, source)
 
 
@@ -75,8 +66,12 @@ def validate(obj: Any, source: str = "<json>") -> Result:
     The loader's checks between values run in its reading order and stop at a value it cannot
     read, so a rule broken after such a value shows once the structure is fixed.
     """
+    limits = current_limits()
+    cap = limits.weights + CONFIG_VALUES
+    if _count_values(obj, cap) > cap:  # (the schema would visit every one of them: a hostile object could hold billions)
+        return Result([ModelError(source, limits.exceeded("weights", f"holds more than {cap} values"), "(top level)")])
     found = schema_problems(obj, source)
-    check = loader.check(obj, source)
+    check = loader.check(obj, source, limits)
     semantic = check.problems
     if not check.complete and any(_related(semantic[-1].path, p.path) for p in found):
         # The loader stopped at a value it cannot read, which the schema has reported already in
@@ -89,12 +84,44 @@ def validate(obj: Any, source: str = "<json>") -> Result:
     return Result(found, check.notes)
 
 
+def _count_values(obj: Any, cap: int) -> int:
+    """How many JSON values obj holds, counting stops once past cap (so at most about cap are visited)."""
+    count, stack = 0, [obj]
+    while stack and count <= cap:
+        value = stack.pop()
+        if isinstance(value, (list, dict)):
+            items = value.values() if isinstance(value, dict) else value
+            count += len(items)
+            if count <= cap:
+                stack.extend(v for v in items if isinstance(v, (list, dict)))
+    return count
+
+
+def _thin_weights(obj: Any) -> Any:
+    """obj with every long all-number `weights` list cut to one entry: the schema would check millions of
+    numbers one by one in Python, where one C-level type check over the list says the same. (Real models'
+    lists are far shorter than THIN_FROM and reach the schema whole.)"""
+    if isinstance(obj, list):
+        return [_thin_weights(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: _thin_weights(v) for k, v in obj.items() if k != "weights"}
+    if "weights" in obj:
+        w = obj["weights"]
+        long_numbers = isinstance(w, list) and len(w) > THIN_FROM and set(map(type, w)) <= {int, float}
+        out["weights"] = w[:1] if long_numbers else _thin_weights(w)
+    return {k: out[k] for k in obj}  # (the file's key order: problems are reported in it)
+
+
 def schema_problems(obj: Any, source: str = "<json>") -> list[ModelError]:
     """What the JSON Schema alone finds, in document order, one message per problem."""
     try:
-        errors = list(_validator().iter_errors(obj))
+        errors = list(_validator().iter_errors(_thin_weights(obj)))
     except RecursionError:
         return [ModelError(source, "nested too deeply to validate", "(top level)")]
+    except ValueError:  # jsonschema prints an integer too long for Python to print (only from objects, not files)
+        return [ModelError(source, f"holds an integer of more than {sys.get_int_max_str_digits()} digits",
+                           "(top level)")]
     out: list[ModelError] = []
     for error in sorted(errors, key=lambda e: _position(obj, e.absolute_path)):
         for path, message in _describe(error):
@@ -192,8 +219,7 @@ def _got(value) -> str:
         return f" (got a list of {len(value)})"
     if isinstance(value, dict):
         return " (got an object)"
-    text = json.dumps(value)
-    return f" (got {text if len(text) <= 40 else text[:37] + '...'})"
+    return f" (got {loader._show(value)})"
 
 
 def _path(parts) -> str:

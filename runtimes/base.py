@@ -3,7 +3,8 @@
 A Streamer plays one model on mono audio, block by block, at one width level at a time:
 
     s = open_streamer("numpy", model, width="8")
-    y = s.process(block)        # any block length >= 1; output has the same length
+    y = s.process(block)        # any block length >= 1; output has the same length (a block longer
+                                # than namx.limits' block_size runs as several calls)
     s.width = "3"               # takes effect at the next block
     s.reset()                   # back to the initial (prewarmed) state
 
@@ -18,6 +19,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from namx.errors import NamxError
+from namx.limits import current as current_limits
 from namx.model import Model
 from namx.widths import WidthLevel, select
 
@@ -47,6 +49,7 @@ class Streamer(ABC):
             raise NamxError(f"{model.source}: model has {model.in_channels} input and {model.out_channels} output "
                             "channels; namx streams mono (1 in, 1 out) models only")
         self.model = model
+        self.max_block = current_limits().block_size
         self.levels = model.widths()
         self._runners: dict[int, LevelRunner] = {}
         self._level = select(model, width, slim=slim)
@@ -89,4 +92,7 @@ class Streamer(ABC):
             raise NamxError(f"a block must be a non-empty 1-D array of samples (got shape {x.shape})")
         if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
             raise NamxError(f"a block must hold real numbers (got {x.dtype})")
-        return self._runner.process(x)
+        n = self.max_block
+        if x.size <= n:
+            return self._runner.process(x)
+        return np.concatenate([self._runner.process(x[i:i + n]) for i in range(0, x.size, n)])

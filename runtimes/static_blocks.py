@@ -12,7 +12,7 @@ from abc import abstractmethod
 
 import numpy as np
 
-from namx.errors import NamxError
+from namx import limits
 
 from .base import LevelRunner
 
@@ -29,9 +29,7 @@ def chunks(n: int, block: int) -> list[int]:
 
 
 def check_block_size(block_size) -> int | None:
-    if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
-        raise NamxError(f"block_size must be a whole number >= 1 (got {block_size!r})")
-    return block_size
+    return None if block_size is None else limits.check_block_size(block_size)
 
 
 class StaticBlockRunner(LevelRunner):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from namx.audio import atomic_output
 from namx.errors import NamxError
+from namx.limits import check_block_size
 from namx.widths import select
 
 from . import binding
@@ -24,8 +25,7 @@ from .export import check_streamable, export_widths
 
 def convert(model, *, output=None, width=None, block_size=None, signatures=False, c_array=False, force=False):
     block = binding.DEFAULT_BLOCK_SIZE if block_size is None else block_size
-    if block < 1:
-        raise NamxError(f"--block-size must be at least 1 (got {block})")
+    check_block_size(block, "--block-size")
     check_streamable(model)
     levels = [select(model, width)] if width is not None else model.widths()
     stem, folder = _naming(model, output)
