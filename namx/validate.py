@@ -68,7 +68,7 @@ def validate(obj: Any, source: str = "<json>") -> Result:
     """
     limits = current_limits()
     cap = limits.weights + CONFIG_VALUES
-    if _count_values(obj, cap) > cap:  # (the schema would visit every one of them: a hostile object could hold billions)
+    if _count_values(obj, cap) > cap:  # the schema would visit every value: a hostile object could hold billions
         return Result([ModelError(source, limits.exceeded("weights", f"holds more than {cap} values"), "(top level)")])
     found = schema_problems(obj, source)
     check = loader.check(obj, source, limits)

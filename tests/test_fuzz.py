@@ -14,16 +14,20 @@ run). A longer, random run:
 
     NAMX_FUZZ_EXAMPLES=200000 NAMX_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
 
-Examples are not shrunk (a huge mutant can take longer to shrink than CI allows): a failure shows
-the input as drawn.
+tests/fuzz_atheris.py is the coverage-guided harness for long runs (atheris); a short run of it
+is a test here. Examples are not shrunk (a huge mutant can take longer to shrink than CI allows):
+a failure shows the input as drawn.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from conftest import SHARED
@@ -337,3 +341,16 @@ def test_path_helpers():
     assert list(paths(obj)) == [(), ("a",), ("a", 0), ("a", 1), ("a", 1, "b"), ("c",)]
     new = replace(obj, ("a", 1, "b"), lambda v: v + 1)
     assert new == {"a": [1, {"b": 3}], "c": 3} and obj["a"][1]["b"] == 2 and new["a"] is not obj["a"]
+
+
+def test_the_atheris_harness_runs_clean(tmp_path):
+    """A short coverage-guided run (2,000 inputs from the small seeds): no crash, hang or leak."""
+    pytest.importorskip("atheris")
+    for i, seed in enumerate(SMALL):
+        (tmp_path / f"{i}.nam").write_bytes(seed.text)
+    harness = Path(__file__).with_name("fuzz_atheris.py")
+    r = subprocess.run([sys.executable, str(harness), str(tmp_path), "-atheris_runs=2000", "-timeout=10",
+                        "-rss_limit_mb=4096", "-seed=1"], capture_output=True, text=True, timeout=600,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Done 2000" in r.stderr
