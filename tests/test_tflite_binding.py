@@ -25,12 +25,13 @@ OP_NAMES = {v: k for k, v in vars(S.BuiltinOperator).items() if not k.startswith
 
 def _ops(model_bytes: bytes) -> list[tuple[str, int]]:
     """(builtin op name, version) of every operator in every subgraph."""
-    m = S.ModelT.InitFromObj(S.Model.GetRootAsModel(model_bytes, 0))
-    codes = [(OP_NAMES[max(c.builtinCode, c.deprecatedBuiltinCode)], c.version, c.customCode) for c in m.operatorCodes]
+    m = S.Model.GetRootAs(model_bytes, 0)
+    codes = [m.OperatorCodes(i) for i in range(m.OperatorCodesLength())]
+    codes = [(OP_NAMES[max(c.BuiltinCode(), c.DeprecatedBuiltinCode())], c.Version(), c.CustomCode()) for c in codes]
     out = []
-    for g in m.subgraphs:
-        for op in g.operators or []:
-            name, version, custom = codes[op.opcodeIndex]
+    for g in (m.Subgraphs(i) for i in range(m.SubgraphsLength())):
+        for op in (g.Operators(j) for j in range(g.OperatorsLength())):
+            name, version, custom = codes[op.OpcodeIndex()]
             assert custom is None, f"custom op {custom}"
             out.append((name, version))
     return out

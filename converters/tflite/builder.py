@@ -1,18 +1,23 @@
-"""Write .tflite flatbuffers directly: the TFLite schema's object API plus flatbuffers, no TensorFlow.
+"""Write .tflite flatbuffers directly: the TFLite schema's generated builders plus flatbuffers, no TensorFlow.
 
 `ModelBuilder` owns what subgraphs share (constant buffers, operator codes, metadata); each
 `Graph` is one subgraph with typed helpers for the builtin ops in OPS, the op subset the namx
 TFLite binding allows (spec §10.1): every one of them is implemented by TFLite-Micro. Tensors
 are float32 in NHWC with time as H: audio-like tensors are [1, T, 1, C].
 
-Constant buffers are 16-byte aligned, as the schema asks (`force_align: 16`) and as
-TFLite-Micro needs; the generated Pack() of the schema module aligns to 1.
+The schema classes come from the pure-Python `tflite` package (generated from TFLite's
+schema.fbs; no runtime needed, so exporting works on every platform). It has no object API, so
+`Table` is a small one: a table's fields by their schema names, packed through the generated
+`Start`/`Add<Field>`/`End` functions of the table's module. Constant buffers are 16-byte
+aligned, as the schema asks (`force_align: 16`) and as TFLite-Micro needs.
 """
 from __future__ import annotations
 
+import importlib
+
 import flatbuffers
 import numpy as np
-from ai_edge_litert import schema_py_generated as S
+import tflite as S  # enums (BuiltinOperator, TensorType, ...) and readers (S.Model.GetRootAs)
 
 OP = S.BuiltinOperator
 F32, I32 = S.TensorType.FLOAT32, S.TensorType.INT32
@@ -50,46 +55,74 @@ OPS: dict[str, int] = {
 MAX_CONCAT_INPUTS = 10  # TFLite-Micro's CONCATENATION takes at most 10 inputs
 
 
-class AlignedBufferT(S.BufferT):
-    """A constant buffer whose bytes start on a 16-byte boundary (the generated Pack aligns to 1)."""
+class Table:
+    """One flatbuffer table of the TFLite schema: `Table("Tensor", shape=[1, 64], name="x")`.
 
-    def Pack(self, builder):
-        data = None
-        if self.data is not None and len(self.data):
-            raw = bytes(self.data)
-            builder.StartVector(1, len(raw), ALIGNMENT)
-            builder.head -= len(raw)
-            builder.Bytes[builder.head:builder.head + len(raw)] = raw
-            data = builder.EndVector()
-        S.BufferStart(builder)
-        if data is not None:
-            S.BufferAddData(builder, data)
-        return S.BufferEnd(builder)
+    Field values: int/float/bool (scalars), str, bytes (a 16-byte aligned ubyte vector), Table,
+    or a list of ints (an int32 vector) or of Tables. None leaves a field out.
+    """
+
+    def __init__(self, kind: str, **fields):
+        self.__dict__["kind"], self.__dict__["fields"] = kind, dict(fields)
+
+    def __getattr__(self, name):
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self.fields[name] = value
+
+    def pack(self, fb: flatbuffers.Builder) -> int:
+        gen = importlib.import_module(f"tflite.{self.kind}")
+        # Strings, vectors and sub-tables are written before the table that points at them.
+        refs = {k: _pack_value(fb, gen, k, v) for k, v in self.fields.items()
+                if v is not None and not isinstance(v, (int, float))}
+        gen.Start(fb)
+        for k, v in self.fields.items():
+            if v is not None:
+                getattr(gen, "Add" + k[0].upper() + k[1:])(fb, refs.get(k, v))
+        return gen.End(fb)
+
+
+def _pack_value(fb: flatbuffers.Builder, gen, field: str, value) -> int:
+    if isinstance(value, str):
+        return fb.CreateString(value)
+    if isinstance(value, Table):
+        return value.pack(fb)
+    if isinstance(value, (bytes, bytearray)):
+        fb.StartVector(1, len(value), ALIGNMENT)
+        fb.head -= len(value)
+        fb.Bytes[fb.head:fb.head + len(value)] = value
+        return fb.EndVector()
+    items = [v.pack(fb) if isinstance(v, Table) else int(v) for v in value]
+    getattr(gen, "Start" + field[0].upper() + field[1:] + "Vector")(fb, len(items))
+    prepend = fb.PrependUOffsetTRelative if value and isinstance(value[0], Table) else fb.PrependInt32
+    for item in reversed(items):
+        prepend(item)
+    return fb.EndVector()
 
 
 class ModelBuilder:
     """One .tflite file: shared buffers and op codes, one or more subgraphs, metadata."""
 
     def __init__(self, description: str = "namx"):
-        self.m = S.ModelT()
-        self.m.version, self.m.description = SCHEMA_VERSION, description
-        self.m.buffers = [AlignedBufferT()]  # buffer 0 is the empty sentinel
-        self.m.operatorCodes, self.m.subgraphs, self.m.metadata, self.m.signatureDefs = [], [], [], []
+        self.m = Table("Model", version=SCHEMA_VERSION, description=description, operatorCodes=[],
+                       subgraphs=[], buffers=[Table("Buffer")], metadata=[], signatureDefs=[])
+        # buffer 0 is the empty sentinel
         self._codes: dict[str, int] = {}
         self._buffers: dict[bytes, int] = {}
 
     def graph(self, name: str) -> Graph:
-        sg = S.SubGraphT()
-        sg.name, sg.tensors, sg.operators, sg.inputs, sg.outputs = name, [], [], [], []
+        sg = Table("SubGraph", tensors=[], inputs=[], outputs=[], operators=[], name=name)
         self.m.subgraphs.append(sg)
         return Graph(self, sg, len(self.m.subgraphs) - 1)
 
     def buffer(self, data: bytes) -> int:
         """A constant buffer; identical contents (weights shared by subgraphs) are stored once."""
         if data not in self._buffers:
-            b = AlignedBufferT()
-            b.data = data
-            self.m.buffers.append(b)
+            self.m.buffers.append(Table("Buffer", data=data))
             self._buffers[data] = len(self.m.buffers) - 1
         return self._buffers[data]
 
@@ -98,36 +131,26 @@ class ModelBuilder:
             raise ValueError(f"op {name} is not in the namx TFLite op subset")
         if name not in self._codes:
             code = getattr(OP, name)
-            oc = S.OperatorCodeT()
             # Codes above 127 live in builtinCode; the deprecated byte holds the 127 placeholder.
-            oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), OPS[name]
-            self.m.operatorCodes.append(oc)
+            self.m.operatorCodes.append(Table("OperatorCode", deprecatedBuiltinCode=min(code, 127),
+                                              version=OPS[name], builtinCode=code))
             self._codes[name] = len(self.m.operatorCodes) - 1
         return self._codes[name]
 
     def metadata(self, name: str, data: bytes) -> None:
-        md = S.MetadataT()
-        md.name, md.buffer = name, self.buffer(data)
-        self.m.metadata.append(md)
+        self.m.metadata.append(Table("Metadata", name=name, buffer=self.buffer(data)))
 
     def signature(self, key: str, graph: Graph, inputs: dict[str, int], outputs: dict[str, int]) -> None:
-        sd = S.SignatureDefT()
-        sd.signatureKey, sd.subgraphIndex = key, graph.index
-        sd.inputs = [_tensor_map(n, i) for n, i in inputs.items()]
-        sd.outputs = [_tensor_map(n, i) for n, i in outputs.items()]
-        self.m.signatureDefs.append(sd)
+        self.m.signatureDefs.append(Table(
+            "SignatureDef", inputs=[Table("TensorMap", name=n, tensorIndex=i) for n, i in inputs.items()],
+            outputs=[Table("TensorMap", name=n, tensorIndex=i) for n, i in outputs.items()],
+            signatureKey=key, subgraphIndex=graph.index))
 
     def to_bytes(self) -> bytes:
-        size = sum(len(b.data) for b in self.m.buffers if b.data is not None)
+        size = sum(len(b.fields.get("data") or b"") for b in self.m.buffers)
         fb = flatbuffers.Builder(size + (1 << 16))
-        fb.Finish(self.m.Pack(fb), file_identifier=FILE_IDENTIFIER)
+        fb.Finish(self.m.pack(fb), file_identifier=FILE_IDENTIFIER)
         return bytes(fb.Output())
-
-
-def _tensor_map(name: str, index: int):
-    tm = S.TensorMapT()
-    tm.name, tm.tensorIndex = name, index
-    return tm
 
 
 class Graph:
@@ -140,9 +163,7 @@ class Graph:
     # ---- tensors --------------------------------------------------------------------------
 
     def tensor(self, name: str, shape, dtype=F32) -> int:
-        t = S.TensorT()
-        t.shape, t.type, t.name, t.buffer = [int(s) for s in shape], dtype, name, 0
-        self.sg.tensors.append(t)
+        self.sg.tensors.append(Table("Tensor", shape=[int(s) for s in shape], type=dtype, buffer=0, name=name))
         return len(self.sg.tensors) - 1
 
     def const(self, name: str, array) -> int:
@@ -168,10 +189,9 @@ class Graph:
         """Append an operator; returns its output tensor (or the list of them when several)."""
         outs = [self.tensor(out_name if len(out_shapes) == 1 else f"{out_name}:{i}", s)
                 for i, s in enumerate(out_shapes)]
-        o = S.OperatorT()
-        o.opcodeIndex, o.inputs, o.outputs = self.model.opcode(name), list(inputs), outs
+        o = Table("Operator", opcodeIndex=self.model.opcode(name), inputs=list(inputs), outputs=outs)
         if options is not None:
-            o.builtinOptionsType = options_type or getattr(S.BuiltinOptions, type(options).__name__[:-1])
+            o.builtinOptionsType = options_type or getattr(S.BuiltinOptions, options.kind)
             o.builtinOptions = options
         self.sg.operators.append(o)
         return outs[0] if len(outs) == 1 else outs
@@ -183,9 +203,8 @@ class Graph:
         assert c == cin, (name, c, cin)
         w = self.const(f"{name}.w", np.ascontiguousarray(weight.transpose(1, 0, 2))[:, :, None, :])
         b = self.const(f"{name}.b", np.zeros(cout, np.float32) if bias is None else bias)
-        opt = S.Conv2DOptionsT()
-        opt.padding, opt.strideH, opt.strideW = S.Padding.VALID, 1, 1
-        opt.dilationHFactor, opt.dilationWFactor = dilation, 1
+        opt = Table("Conv2DOptions", padding=S.Padding.VALID, strideW=1, strideH=1,
+                    dilationWFactor=1, dilationHFactor=dilation)
         return self.op("CONV_2D", [x, w, b], [(1, t - (k - 1) * dilation, 1, cout)], name, opt)
 
     def fully_connected(self, x: int, weight: np.ndarray, bias: np.ndarray | None, name: str) -> int:
@@ -195,13 +214,13 @@ class Graph:
         ins = [x, w] + ([] if bias is None else [self.const(f"{name}.b", bias)])
         if bias is None:
             ins.append(-1)  # optional input left out
-        opt = S.FullyConnectedOptionsT()
+        opt = Table("FullyConnectedOptions")
         return self.op("FULLY_CONNECTED", ins, [(rows, weight.shape[0])], name, opt)
 
     def _binary(self, op: str, a: int, b: int, name: str) -> int:
         shape = np.broadcast_shapes(self.shape(a), self.shape(b))
-        options = {"ADD": S.AddOptionsT, "MUL": S.MulOptionsT, "SUB": S.SubOptionsT, "DIV": S.DivOptionsT,
-                   "MAXIMUM": S.MaximumMinimumOptionsT, "MINIMUM": S.MaximumMinimumOptionsT}[op]()
+        options = Table({"ADD": "AddOptions", "MUL": "MulOptions", "SUB": "SubOptions", "DIV": "DivOptions",
+                         "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions"}[op])
         kind = S.BuiltinOptions.MaximumMinimumOptions if op in ("MAXIMUM", "MINIMUM") else None
         return self.op(op, [a, b], [shape], name, options, kind)
 
@@ -230,8 +249,7 @@ class Graph:
         return self.op(op, [x], [self.shape(x)], name)
 
     def leaky_relu(self, x: int, alpha: float, name: str) -> int:
-        opt = S.LeakyReluOptionsT()
-        opt.alpha = float(np.float32(alpha))
+        opt = Table("LeakyReluOptions", alpha=float(np.float32(alpha)))
         return self.op("LEAKY_RELU", [x], [self.shape(x)], name, opt)
 
     def prelu(self, x: int, slopes: np.ndarray, name: str) -> int:
@@ -248,8 +266,7 @@ class Graph:
         shapes = [self.shape(p) for p in parts]
         shape = list(shapes[0])
         shape[axis] = sum(s[axis] for s in shapes)
-        opt = S.ConcatenationOptionsT()
-        opt.axis = axis
+        opt = Table("ConcatenationOptions", axis=axis)
         return self.op("CONCATENATION", parts, [shape], name, opt)
 
     def slice(self, x: int, begin, end, name: str) -> int:
@@ -257,7 +274,7 @@ class Graph:
         b = self.const(f"{name}.begin", np.asarray(begin, np.int32))
         e = self.const(f"{name}.end", np.asarray(end, np.int32))
         s = self.const(f"{name}.strides", np.ones(len(begin), np.int32))
-        opt = S.StridedSliceOptionsT()
+        opt = Table("StridedSliceOptions")
         return self.op("STRIDED_SLICE", [x, b, e, s], [[hi - lo for lo, hi in zip(begin, end)]], name, opt)
 
     def split(self, x: int, sizes: list[int], axis: int, name: str) -> list[int]:
@@ -270,12 +287,10 @@ class Graph:
             outs.append(s)
         ax = self.const(f"{name}.axis", np.asarray(axis, np.int32))
         if len(set(sizes)) == 1:
-            opt = S.SplitOptionsT()
-            opt.numSplits = len(sizes)
+            opt = Table("SplitOptions", numSplits=len(sizes))
             res = self.op("SPLIT", [ax, x], outs, name, opt)
         else:
-            opt = S.SplitVOptionsT()
-            opt.numSplits = len(sizes)
+            opt = Table("SplitVOptions", numSplits=len(sizes))
             sz = self.const(f"{name}.sizes", np.asarray(sizes, np.int32))
             res = self.op("SPLIT_V", [x, sz, ax], outs, name, opt)
         return res if isinstance(res, list) else [res]
@@ -284,24 +299,20 @@ class Graph:
 
     def variable(self, shared_name: str) -> int:
         """VAR_HANDLE: a resource tensor naming the variable; subgraphs share it by name."""
-        opt = S.VarHandleOptionsT()
-        opt.sharedName = shared_name
+        opt = Table("VarHandleOptions", sharedName=shared_name)
         handle = self.tensor(f"{shared_name}:handle", [], S.TensorType.RESOURCE)
-        o = S.OperatorT()
-        o.opcodeIndex, o.inputs, o.outputs = self.model.opcode("VAR_HANDLE"), [], [handle]
-        o.builtinOptionsType, o.builtinOptions = S.BuiltinOptions.VarHandleOptions, opt
-        self.sg.operators.append(o)
+        self.sg.operators.append(Table("Operator", opcodeIndex=self.model.opcode("VAR_HANDLE"), inputs=[],
+                                       outputs=[handle], builtinOptionsType=S.BuiltinOptions.VarHandleOptions,
+                                       builtinOptions=opt))
         return handle
 
     def read_variable(self, handle: int, shape, name: str) -> int:
         return self.op("READ_VARIABLE", [handle], [shape], name)
 
     def assign_variable(self, handle: int, value: int) -> None:
-        o = S.OperatorT()
-        o.opcodeIndex, o.inputs, o.outputs = self.model.opcode("ASSIGN_VARIABLE"), [handle, value], []
-        self.sg.operators.append(o)
+        self.sg.operators.append(Table("Operator", opcodeIndex=self.model.opcode("ASSIGN_VARIABLE"),
+                                       inputs=[handle, value], outputs=[]))
 
     def reshape(self, x: int, shape, name: str) -> int:
-        opt = S.ReshapeOptionsT()
-        opt.newShape = [int(s) for s in shape]
+        opt = Table("ReshapeOptions", newShape=[int(s) for s in shape])
         return self.op("RESHAPE", [x, self.const(f"{name}.shape", np.asarray(shape, np.int32))], [shape], name, opt)
