@@ -254,8 +254,12 @@ def installed_runtimes() -> tuple[list[str], dict[str, str]]:
     """Names of every runtime that can be opened here (namx's registry first, then entry points),
     and {name: why not} for those whose modules do not import."""
     from namx.runtimes import RUNTIMES
+    from namx.runtimes import missing as missing_extra
     names, missing = [], {}
     for name, target in RUNTIMES.items():
+        if why := missing_extra(name):
+            missing[name] = why
+            continue
         try:
             importlib.import_module(target.split(":")[0])
             names.append(name)
@@ -278,6 +282,9 @@ def resolve(spec: str, *, timeout: float = COMMAND_TIMEOUT) -> Runtime:
         return CommandRuntime(m["template"], shell=m["kind"] == "shell", name=m["name"], version=m["version"],
                               timeout=timeout)
     if spec in RUNTIMES:
+        from namx.runtimes import missing
+        if why := missing(spec):
+            raise NamxError(why)
         module, cls = RUNTIMES[spec].split(":")
         try:
             factory = getattr(importlib.import_module(module), cls)

@@ -13,8 +13,10 @@ from .errors import NamxError
 OUTPUT_FORMATS = (".wav", ".npy")
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, float | None]:
-    """Mono float32 samples and the file's sample rate (None for .npy, which has none)."""
+def read_audio(path: str | Path, channel: int | None = None) -> tuple[np.ndarray, float | None]:
+    """Mono float32 samples and the file's sample rate (None for .npy, which has none).
+
+    `channel` picks one channel of a multichannel file; without it the file must be mono."""
     p = Path(path)
     if not p.exists():
         raise NamxError(f"{p}: no such file")
@@ -38,9 +40,12 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, float | None]:
             x, rate = soundfile.read(str(p), dtype="float32", always_2d=True)
         except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
             raise NamxError(f"{p}: not a readable audio file ({_first_line(e)})") from None
-        if x.shape[1] != 1:
-            raise NamxError(f"{p}: has {x.shape[1]} channels; namx needs mono audio")
-        x = x[:, 0]
+        if channel is not None and not 0 <= channel < x.shape[1]:
+            raise NamxError(f"{p}: has no channel {channel} (it has {x.shape[1]}: 0..{x.shape[1] - 1})")
+        if channel is None and x.shape[1] != 1:
+            raise NamxError(f"{p}: has {x.shape[1]} channels; namx needs mono audio (mix it down to mono, "
+                            "or pick one channel with --channel N, 0 for the first)")
+        x = x[:, channel or 0]
     if x.size == 0:
         raise NamxError(f"{p}: contains no samples")
     return np.ascontiguousarray(x, dtype=np.float32), (None if rate is None else float(rate))

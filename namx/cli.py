@@ -13,6 +13,8 @@ import sys
 import numpy as np
 
 from . import __version__, bundled
+from .converters import TARGETS
+from .runtimes import RUNTIMES
 from .errors import NamxError
 from .limits import check_block_size
 
@@ -35,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"namx {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("info", help="describe a model: architecture, widths, sizes, metadata")
-    _model_arg(p)
+    p = sub.add_parser("info", help="describe a model: architecture, widths, sizes, metadata; or the runtimes here")
+    p.add_argument("model", nargs="?", metavar="MODEL", help=f"a .nam file, a namx PyTorch checkpoint (.pt), or '{bundled.EXAMPLE}' for the bundled example")
+    p.add_argument("--runtimes", action="store_true",
+                   help="instead: list namx's runtimes, whether each is installed here and how to install it")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.set_defaults(func=cmd_info)
 
@@ -48,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--width", help="width level to run (a label from 'namx info', or i<index>); default: widest")
     g.add_argument("--slim", type=float, metavar="V", help="NeuralAmpModelerCore's slim value in [0, 1]")
     p.add_argument("--block-size", type=int, default=64, metavar="N", help="samples per block (default 64)")
-    p.add_argument("--runtime", default="numpy", help="runtime to use (default numpy, the reference)")
+    p.add_argument("--runtime", default="numpy", choices=RUNTIMES, metavar="R",
+                   help=f"runtime to use: {', '.join(RUNTIMES)} (default numpy, the reference; "
+                        "'namx info --runtimes' lists those installed)")
+    p.add_argument("--channel", type=int, metavar="N",
+                   help="for multichannel input: process channel N (0 is the first); default: the input must be mono")
     p.add_argument("--precision", choices=("float64", "float32"), default="float64",
                    help="numpy runtime arithmetic (default float64)")
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
@@ -56,9 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("convert", help="convert a model to another format (e.g. ONNX, TFLite)")
     _model_arg(p)
-    p.add_argument("--to", required=True, metavar="TARGET", dest="target", help="target format")
+    p.add_argument("--to", required=True, choices=TARGETS, metavar="TARGET", dest="target",
+                   help=f"target format: {', '.join(TARGETS)}")
     p.add_argument("--width", help="convert only this width level (default: every width the target supports)")
-    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: beside MODEL)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="output file (default: named after MODEL, in the current folder)")
     p.add_argument("--block-size", type=int, metavar="N", help="fixed block size, for targets with static shapes")
     p.add_argument("--signatures", action="store_true", help="TFLite: also one file with a signature per width")
     p.add_argument("--c-array", action="store_true", help="TFLite: also a .h/.cc pair for firmware")
@@ -101,7 +111,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args) or EXIT_OK
     except NamxError as e:
-        print(f"namx: {_one_line(str(e))}", file=sys.stderr)
+        print(f"namx: {_one_line(bundled.shorten(str(e)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("namx: interrupted", file=sys.stderr)
@@ -124,7 +134,7 @@ def _load(spec: str):
     else:
         model = bundled.load_model(spec)
     for note in model.notes:
-        print(f"namx: note: {model.source}: {note}", file=sys.stderr)
+        print(f"namx: note: {bundled.shorten(model.source)}: {note}", file=sys.stderr)
     return model
 
 
@@ -162,12 +172,16 @@ def describe(model) -> dict:
 
 
 def cmd_info(args) -> int:
+    if args.runtimes:
+        return _info_runtimes(args.json)
+    if args.model is None:
+        raise NamxError("info needs MODEL (or --runtimes)")
     info = describe(_load(args.model))
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
     rate = f"{info['sample_rate']:g} Hz" + (" (assumed: the file has none)" if info["sample_rate_assumed"] else "")
-    print(info["file"])
+    print(bundled.shorten(info["file"]))
     print(f"  architecture     {info['architecture']} (file version {info['version']})")
     print(f"  sample rate      {rate}")
     n = len(info["widths"])
@@ -195,6 +209,19 @@ def cmd_info(args) -> int:
     return EXIT_OK
 
 
+def _info_runtimes(as_json: bool) -> int:
+    from .conformance import installed_runtimes
+    names, missing = installed_runtimes()
+    status = {n: None for n in names} | missing  # name -> None (installed) or why not
+    if as_json:
+        print(json.dumps({n: {"installed": why is None, "reason": why} for n, why in status.items()}, indent=2))
+        return EXIT_OK
+    width = max(map(len, status))
+    for n, why in status.items():
+        print(f"{n:<{width}}  {'installed' if why is None else why}")
+    return EXIT_OK
+
+
 # ---- run ----------------------------------------------------------------------------------------
 
 def cmd_run(args) -> int:
@@ -206,7 +233,10 @@ def cmd_run(args) -> int:
     model = _load(args.model)
     select(model, args.width, slim=args.slim)  # a width the model lacks is the first thing to report
     check_output_path(args.output, args.force)
-    x, rate = read_audio(args.input)
+    x, rate = read_audio(args.input, channel=args.channel)
+    if nans := int(np.isnan(x).sum()):  # the model would carry them into every later sample
+        print(f"namx: warning: {args.input}: {nans} NaN sample{'s' if nans > 1 else ''} in the input "
+              "(the output will be NaN from there on)", file=sys.stderr)
     if rate is not None and rate != model.sample_rate:
         raise NamxError(f"{args.input}: is {rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
                         "(resample the input first)")

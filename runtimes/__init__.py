@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from namx.errors import NamxError
 
@@ -14,10 +15,31 @@ RUNTIMES = {
     "tflm": "namx.runtimes.tflm:TFLMStreamer",
 }
 
+# Runtimes whose package is an optional extra of namx (wheels exist only on some platforms):
+# runtime name -> (the module it imports, the extra that installs it, where that extra installs it).
+EXTRAS = {
+    "litert": ("ai_edge_litert", "litert", "ai-edge-litert"),
+    "tflm": ("tflite_micro", "tflm", "tflite-micro, Linux x86-64 only"),
+}
+
+
+def missing(runtime: str) -> str | None:
+    """Why a namx runtime cannot run here (its optional package is not installed), or None."""
+    if runtime not in EXTRAS:
+        return None
+    module, extra, what = EXTRAS[runtime]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder that refuses the module (as an environment without it does)
+        found = False
+    return None if found else f'runtime {runtime!r} is not installed: pip install "namx[{extra}]" ({what})'
+
 
 def open_streamer(runtime: str, model, width=None, *, slim=None, **options):
     """A Streamer for `model` in the named runtime."""
     if runtime not in RUNTIMES:
         raise NamxError(f"unknown runtime {runtime!r} (available: {', '.join(RUNTIMES)})")
+    if why := missing(runtime):
+        raise NamxError(why)
     module, cls = RUNTIMES[runtime].split(":")
     return getattr(importlib.import_module(module), cls)(model, width, slim=slim, **options)

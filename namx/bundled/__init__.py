@@ -24,6 +24,15 @@ def path(name: str) -> Path:
     return HERE / BUNDLED[name]
 
 
+def shorten(text: str) -> str:
+    """`text` with each bundled model's installed path replaced by its name (`A2`, `slim8`):
+    messages name what the user typed, not a site-packages path. (`Model.source` stays the
+    path: the conformance suite and converters read the file through it.)"""
+    for name in dict.fromkeys(n for n in BUNDLED if n != EXAMPLE):
+        text = text.replace(str(path(name)), name)
+    return text
+
+
 def load_model(spec: str) -> Model:
     """Load a .nam file, or a bundled model by name when no such file exists."""
     if spec in BUNDLED and not Path(spec).exists():
