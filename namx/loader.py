@@ -314,7 +314,7 @@ class _Parser:
         model = Model(net=net, version=version, architecture=arch,
                       sample_rate=DEFAULT_SAMPLE_RATE if rate is None else rate,
                       sample_rate_assumed=rate is None, metadata=dict(metadata or {}), source=self.source,
-                      notes=tuple(self.notes) if depth == 0 else ())
+                      notes=tuple(self.notes) if depth == 0 else (), raw=obj)
         if arch != "SlimmableContainer":  # (each submodel is checked on its own)
             self.check_limits(model, path)
         return model

@@ -282,7 +282,9 @@ class Model:
     """One .nam file: the network plus what the file says about it.
 
     `sample_rate` is the file's rate, or 48 kHz when the file has none (`sample_rate_assumed`).
-    `source` names the file in error messages.
+    `source` names the file in error messages. `raw` is the JSON object the loader read this
+    model from (None when built otherwise): namx.writer writes an unchanged model in its
+    source's form from it.
     """
 
     net: Net
@@ -293,6 +295,7 @@ class Model:
     metadata: dict = field(default_factory=dict)
     source: str = "<model>"
     notes: tuple[str, ...] = ()  # things a user should know: assumed sample rate, partial version support
+    raw: dict | None = field(default=None, repr=False)
 
     @property
     def in_channels(self) -> int:
