@@ -65,10 +65,18 @@ class Partition:
 RANDOM_SEED, RANDOM_MAX = 7, 512
 
 
+SINGLES_THEN_64 = "1+64"
+
+
 def partition(spec: str, n: int) -> Partition:
-    """Block lengths covering n samples: "N" (blocks of N, the last one shorter) or "random"
+    """Block lengths covering n samples: "N" (blocks of N, the last one shorter), "random"
     (lengths floor(2**(9u)) for u uniform in [0, 1) from default_rng(7): log-uniform in 1..511, so
-    about one block in nine is a single sample)."""
+    about one block in nine is a single sample) or "1+64" (single samples for the first fifth,
+    the conformance program's silence and impulse, then blocks of 64: the state carried one
+    sample per call through the whole impulse response, at a fifth of the cost of "1")."""
+    if spec == SINGLES_THEN_64:
+        k = n // 5
+        return Partition(spec, (1,) * k + partition("64", n - k).lengths)
     if spec == "random":
         rng = np.random.default_rng(RANDOM_SEED)
         lengths, total = [], 0
@@ -78,7 +86,7 @@ def partition(spec: str, n: int) -> Partition:
             total += k
         return Partition("random", tuple(lengths))
     if not spec.isdigit() or int(spec) < 1:
-        raise NamxError(f"block size {spec!r}: expected a whole number >= 1 or 'random'")
+        raise NamxError(f"block size {spec!r}: expected a whole number >= 1, 'random' or '{SINGLES_THEN_64}'")
     size = int(spec)
     return Partition(str(size), tuple([size] * (n // size) + ([n % size] if n % size else [])))
 

@@ -321,8 +321,8 @@ def _conform_parsers(sub) -> None:
     def suite_options(p, runtimes=True):
         p.add_argument("--widths", metavar="W,...", help="widths to test (labels from 'namx info'); default: all")
         p.add_argument("--block-sizes", metavar="B,...",
-                       help="block partitions: sizes and/or 'random' "
-                            "(default 1,64,2048,random; --quick: 64,2048,random)")
+                       help="block partitions: sizes, 'random' and/or '1+64' "
+                            "(default 64,1+64,2048,random; --quick: 64,2048,random)")
         p.add_argument("--seconds", type=float, metavar="S",
                        help="length of each of the 10 program segments (default 0.1; --quick: 0.05)")
         p.add_argument("--quick", action="store_true",
@@ -348,7 +348,7 @@ def _conform_parsers(sub) -> None:
     p.add_argument("--repeats", type=int, metavar="N",
                    help="timed repeats per speed measurement (default 5; --quick: 3; 0: no speed)")
     p.add_argument("--warmup", type=int, metavar="N", help="untimed streams before timing (default 1)")
-    p.add_argument("--rtf-seconds", type=float, metavar="S", help="audio per timed stream (default 1.0; --quick: 0.2)")
+    p.add_argument("--rtf-seconds", type=float, metavar="S", help="audio per timed stream (default 0.5; --quick: 0.2)")
     p.add_argument("--rtf-block-sizes", metavar="N,...", help="block sizes to time (default 64)")
     p.add_argument("--list-runtimes", action="store_true", help="list the runtimes installed here and exit")
     p.set_defaults(func=cmd_conform)
@@ -413,7 +413,8 @@ def cmd_conform(args) -> int:
     from tqdm import tqdm
     report = run(models, runtimes, settings, not_installed=missing, command=["namx", *args.argv],
                  progress=lambda total: tqdm(total=total, unit="stream", file=sys.stderr, leave=False,
-                                             disable=not sys.stderr.isatty()))
+                                             disable=not sys.stderr.isatty()),
+                 log=None if sys.stderr.isatty() else lambda line: print(f"namx: {line}", file=sys.stderr, flush=True))
     paths = write_report(report, args.report, force=args.force)
     for rt in report["runtimes"]:
         print(f"{'pass' if rt['passed'] else 'FAIL'}  {rt['name']}  ({rt['precision']}, level {rt['level']}: "

@@ -160,7 +160,7 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, args, message):
 def test_default_settings_are_the_full_run():
     from namx.cli import _suite_settings, build_parser
     full = _suite_settings(build_parser().parse_args(["conform"]))
-    assert full == Settings() and full.block_sizes == ("1", "64", "2048", "random")
+    assert full == Settings() and full.block_sizes == ("64", "1+64", "2048", "random")
     quick = _suite_settings(build_parser().parse_args(["conform", "--quick", "--block-sizes", "7,48"]))
     assert quick.block_sizes == ("7", "48") and quick.seconds == QUICK.seconds
 
@@ -320,6 +320,25 @@ def test_a_broken_runtime_fails_the_cli_and_the_report_keeps_its_failures(tmp_pa
 
 
 # ---- pieces -------------------------------------------------------------------------------------
+
+class ForgetsOnSingleSamples(Healthy):
+    """Loses its state whenever it is called with one sample (a per-call fast path gone wrong)."""
+
+    def process(self, block):
+        if block.size == 1:
+            self.reset()
+        return super().process(block)
+
+
+@pytest.mark.parametrize("cls", [ForgetsOnSingleSamples, Crashes, DropsState, OffBy1e3])
+def test_the_single_sample_partition_catches_single_sample_faults(example, cls):
+    """The default's "1+64" (single samples through the silence and the impulse response)."""
+    blocks = partition("1+64", 4800)
+    assert blocks.lengths[:960] == (1,) * 960 and set(blocks.lengths[960:-1]) == {64} and sum(blocks.lengths) == 4800
+    settings = Settings(block_sizes=("1+64",), seconds=0.01, repeats=0, widths=("3",))
+    assert not run([example], [StreamerRuntime(cls.__name__, cls)], settings)["passed"]
+    assert run([example], [StreamerRuntime("healthy", Healthy)], settings)["passed"]
+
 
 def test_random_partition_is_seeded_and_has_single_samples():
     a, b = partition("random", 24000), partition("random", 24000)
