@@ -100,3 +100,78 @@ def test_convert_to_nam_never_overwrites_its_input(tmp_path):
     (tmp_path / "m.nam").write_text(json.dumps(wavenet()))
     r = namx("convert", "m.nam", "--to", "nam", cwd=tmp_path)
     assert r.returncode == 2 and "would overwrite the input" in r.stderr
+
+
+# ---- the source's form (NeuralAmpModelerCore recognises A2 by its config's form: spec §12.4) -----
+
+SLICED = "models/slimmable/wavenet_sliced_c8_w2468.nam"
+
+
+@pytest.mark.parametrize("index, width", [(0, "3"), (1, "8")])
+def test_a_container_width_is_written_exactly_as_the_submodel(tmp_path, index, width):
+    from namx.bundled import path
+    from namx.cli import main
+    out = tmp_path / "w.nam"
+    assert main(["convert", "A2", "--to", "nam", "--width", width, "-o", str(out)]) == 0
+    sub = json.loads(path("A2").read_text())["config"]["submodels"][index]["model"]
+    written = json.loads(out.read_text())
+    assert json.dumps(written["config"]) == json.dumps(sub["config"])  # same keys, order, spelling
+    assert written["weights"] == sub["weights"]
+    assert isinstance(written["config"]["layers"][0]["activation"], list)  # the 23-entry list A2 has
+    assert written["version"] == sub["version"] and written["sample_rate"] == sub["sample_rate"]
+
+
+def test_an_unchanged_model_is_written_as_its_file(shared):
+    for p in shared_models():
+        source = json.loads(p.read_text())
+        written = to_json(load(p))
+        assert json.dumps(written["config"]) == json.dumps(source["config"]), p
+        assert written["weights"] == source["weights"], p
+
+
+def _sliced_widths(shared, tmp_path):
+    from namx.cli import main
+    src = shared / SLICED
+    model = load(src)
+    out = {}
+    for lv in model.widths():
+        p = tmp_path / f"w{lv.label}.nam"
+        assert main(["convert", str(src), "--to", "nam", "--width", lv.label, "-o", str(p)]) == 0
+        out[lv.label] = (json.loads(p.read_text()), model.at(lv))
+    return json.loads(src.read_text()), out
+
+
+def test_a_channel_sliced_width_keeps_the_source_form_and_is_the_sliced_model(shared, tmp_path):
+    from namx.writer import _generated
+    source, widths = _sliced_widths(shared, tmp_path)
+    src_layer = source["config"]["layers"][0]
+    for label, (written, model) in widths.items():
+        layer = written["config"]["layers"][0]
+        assert layer["activation"] == src_layer["activation"] and layer["gating_mode"] == src_layer["gating_mode"]
+        assert layer["channels"] == layer["bottleneck"] == int(label) and layer["slimmable"] is None
+        changed = {k for k in src_layer if src_layer[k] != layer[k]}
+        assert changed == ({"channels", "bottleneck", "slimmable"} if label != "8" else {"slimmable"})
+        assert _generated(from_json(written)) == _generated(model)  # the sliced weights, exactly
+
+
+def test_a_channel_sliced_width_is_what_the_nam_trainer_exports(shared, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("nam.models")
+    from nam.models._from_nam import init_from_nam
+    _, widths = _sliced_widths(shared, tmp_path)
+    for label, (written, _) in widths.items():
+        exported = init_from_nam(json.loads(json.dumps(written)))._get_export_dict()
+        assert exported["config"] == written["config"], label
+
+
+def test_a_changed_model_is_not_written_in_its_stale_source_form():
+    from dataclasses import replace
+
+    from namx.bundled import load_model
+    a2 = load_model("A2").at("3")
+    arrays = a2.net.arrays
+    head = arrays[0].head
+    changed = replace(a2, net=replace(a2.net, arrays=(replace(arrays[0], head=replace(head, bias=head.bias + 1)),)))
+    written = to_json(changed)
+    assert written["weights"] != a2.raw["weights"]
+    assert np.array_equal(from_json(written).net.arrays[0].head.bias, head.bias + 1)
