@@ -62,3 +62,19 @@ def test_full_width_is_close_to_the_teacher(table):
 def test_readme_shows_the_published_table():
     readme = (ROOT / "README.md").read_text()
     assert _script().markdown(RESULTS["widths"]) in readme
+
+
+def test_evaluate_changes_the_checkout_only_with_write(tmp_path, monkeypatch, capsys):
+    script = _script()
+    (tmp_path / "README.md").write_text("a\n<!-- slim8-table -->\nold\n<!-- /slim8-table -->\nb\n")
+    monkeypatch.setattr(script, "ROOT", tmp_path)
+    monkeypatch.setattr(script, "RESULTS", tmp_path / "results.json")
+    monkeypatch.setattr(script, "PLOT", tmp_path / "plot.png")
+    monkeypatch.setattr(script, "evaluate", lambda student, teacher: RESULTS["widths"])  # the measuring is tested above
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert script.main(["--evaluate"]) == 0
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert "| width |" in capsys.readouterr().out
+    assert script.main(["--evaluate", "--write"]) == 0
+    assert (tmp_path / "results.json").exists() and (tmp_path / "plot.png").stat().st_size > 0
+    assert "old" not in (tmp_path / "README.md").read_text()

@@ -1,8 +1,12 @@
 """Train namx's bundled slimmable example, slim8.nam, and publish its width/accuracy/speed table.
 
     pip install -e ".[torch]" matplotlib
-    python tools/train_slim8.py            # train (65 min on one shared core here), then evaluate
-    python tools/train_slim8.py --evaluate # re-evaluate the shipped namx/bundled/slim8.nam only
+    python tools/train_slim8.py --write            # train (65 min on one shared core here), evaluate,
+                                                   # write slim8.nam, the results, plot and README table
+    python tools/train_slim8.py --evaluate         # re-evaluate the shipped namx/bundled/slim8.nam; print
+    python tools/train_slim8.py --evaluate --write # ... and rewrite the results, plot and README table
+
+Without --write nothing in the checkout changes: the table is printed.
 
 The student is an A2-style channel-sliced WaveNet: the 8-channel A2 layer pattern (23 layers,
 kernels 6x14, 15, 15, 6x7; dilations 1..239; LeakyReLU 0.01; layer1x1 on) offering every width
@@ -242,19 +246,23 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evaluate", action="store_true", help="only re-evaluate the shipped slim8.nam")
+    parser.add_argument("--write", action="store_true",
+                        help="write the results, plot and README table (and, after training, slim8.nam)")
     args = parser.parse_args(argv)
     teacher = bundled.load_model("A2").at("8")
     info = {}
     if args.evaluate:
         info = json.loads(RESULTS.read_text()).get("training", {}) if RESULTS.exists() else {}
+        student = namx.load(SHIPPED)
     else:
         student, info = train(teacher)
-        writer.save(student, SHIPPED, force=True)
-    student = namx.load(SHIPPED)
+        if args.write:
+            writer.save(student, SHIPPED, force=True)
     rows = evaluate(student, teacher)
-    RESULTS.write_text(json.dumps({"training": info, "widths": rows}, indent=1) + "\n")
-    plot(rows, PLOT)
-    publish(rows)
+    if args.write:
+        RESULTS.write_text(json.dumps({"training": info, "widths": rows}, indent=1) + "\n")
+        plot(rows, PLOT)
+        publish(rows)
     print(markdown(rows))
     print(json.dumps(info), file=sys.stderr)
     return 0
