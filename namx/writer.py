@@ -8,7 +8,7 @@ weights are written as the exact decimal of each float32 (`repr` of the float64 
 A model loaded from a file and not changed since is written in its source's form: its config
 and weights exactly as the file had them (`Model.raw`), each submodel of a container in its own
 form. That matters beyond tidiness: NeuralAmpModelerCore recognises A2-shaped WaveNets by their
-config's form (e.g. a per-layer `activation` list) and runs those on a fast path (spec §12.4).
+config's form (e.g. a per-layer `activation` list) and runs those on a fast path (spec §3.12).
 "Unchanged" is checked, not assumed: the source form is used only when regenerating it gives
 the same config and weights as regenerating the model. Otherwise the config is regenerated from
 the typed model, so spellings the loader accepts but the typed model does not keep (legacy

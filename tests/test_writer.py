@@ -102,11 +102,12 @@ def test_convert_to_nam_never_overwrites_its_input(tmp_path):
     assert r.returncode == 2 and "would overwrite the input" in r.stderr
 
 
-# ---- the source's form (NeuralAmpModelerCore recognises A2 by its config's form: spec §12.4) -----
+# ---- the source's form (NeuralAmpModelerCore recognises A2 by its config's form: spec §3.12) -----
 
 SLICED = "models/slimmable/wavenet_sliced_c8_w2468.nam"
 
 
+@pytest.mark.spec("3.12")
 @pytest.mark.parametrize("index, width", [(0, "3"), (1, "8")])
 def test_a_container_width_is_written_exactly_as_the_submodel(tmp_path, index, width):
     from namx.bundled import path
@@ -141,6 +142,7 @@ def _sliced_widths(shared, tmp_path):
     return json.loads(src.read_text()), out
 
 
+@pytest.mark.spec("3.12")
 def test_a_channel_sliced_width_keeps_the_source_form_and_is_the_sliced_model(shared, tmp_path):
     from namx.writer import _generated
     source, widths = _sliced_widths(shared, tmp_path)
@@ -164,6 +166,7 @@ def test_a_channel_sliced_width_is_what_the_nam_trainer_exports(shared, tmp_path
         assert exported["config"] == written["config"], label
 
 
+@pytest.mark.spec("3.12")
 def test_a_changed_model_is_not_written_in_its_stale_source_form():
     from dataclasses import replace
 
