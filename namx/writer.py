@@ -92,7 +92,7 @@ def _merge(raw, source, wanted):
     `wanted`: of the model to write) taken from `wanted`; a per-layer list stays a list."""
     if isinstance(raw, dict) and isinstance(source, dict) and isinstance(wanted, dict):
         out = dict(raw)
-        for key in source.keys() | wanted.keys():
+        for key in [*source, *(k for k in wanted if k not in source)]:  # (an order that does not vary)
             if source.get(key) == wanted.get(key):
                 continue
             if key not in wanted:
@@ -103,7 +103,7 @@ def _merge(raw, source, wanted):
             else:
                 out[key] = wanted[key]
         return out
-    if isinstance(raw, list) and isinstance(source, list) and isinstance(wanted, list) and len(raw) == len(source) == len(wanted):
+    if all(isinstance(v, list) for v in (raw, source, wanted)) and len(raw) == len(source) == len(wanted):
         return [_merge(r, s, w) for r, s, w in zip(raw, source, wanted)]
     if isinstance(raw, list) and not isinstance(source, list) and not isinstance(wanted, list):
         return [_merge(r, source, wanted) for r in raw]  # one value for every layer, spelled per layer
