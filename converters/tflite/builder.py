@@ -66,10 +66,10 @@ class Table:
         self.__dict__["kind"], self.__dict__["fields"] = kind, dict(fields)
 
     def __getattr__(self, name):
-        try:
-            return self.fields[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        fields = self.__dict__.get("fields", {})  # (absent only while copy/pickle build an instance)
+        if name not in fields:
+            raise AttributeError(name)
+        return fields[name]
 
     def __setattr__(self, name, value):
         self.fields[name] = value
