@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 import namx
-from namx.audio import atomic_output
+from namx import loader
+from namx.outputs import atomic_output, output_set, staged
 from namx.errors import NamxError
+from namx.limits import current as current_limits
 from namx.metrics import tolerance
 from namx.model import Model
 
@@ -31,7 +33,6 @@ MANIFEST = "manifest.json"
 
 
 def _write(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
         (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
 
@@ -61,10 +62,15 @@ def _bounds_entry(b: Bounds) -> dict:
 
 
 def export(model: Model, folder: str | Path, settings: Settings = Settings(), *, force: bool = False) -> list[Path]:
-    """Write the vectors for `model` into `folder` (created; must be empty unless `force`)."""
+    """Write the vectors for `model` into `folder` (created; must be empty unless `force`): every file
+    or none (one output set, namx.outputs)."""
+    with output_set() as outputs:
+        return _export(model, Path(folder), settings, force, outputs)
+
+
+def _export(model: Model, folder: Path, settings: Settings, force: bool, outputs) -> list[Path]:
     from namx.converters import TARGETS
     from namx.converters.onnx import export as onnx_export
-    folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NamxError(f"{folder}: is not a folder")
     if not folder.parent.is_dir():
@@ -78,9 +84,8 @@ def export(model: Model, folder: str | Path, settings: Settings = Settings(), *,
     mut = prepare(model, settings)
     rate = model.sample_rate
     fixed = [int(b) for b in settings.block_sizes if b.isdigit()]
-    folder.mkdir(exist_ok=True)
 
-    _write(folder / "model.nam", src.read_bytes())
+    _write(folder / "model.nam", loader.read_file(src, model.source, current_limits()))
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "spec_version": namx.SPEC_VERSION,
         "namx_version": namx.__version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -137,8 +142,9 @@ def export(model: Model, folder: str | Path, settings: Settings = Settings(), *,
                 **_bounds_entry(Reference.bounds(ref64, mut.reference.switching(schedule, "float32"), "float32")),
             }
     _write(folder / "README.md", _readme(manifest))
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest["files"] = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    files = sorted(p for p in outputs.paths if p.is_relative_to(folder) and p.name != MANIFEST)
+    manifest["files"] = {str(p.relative_to(folder)): hashlib.sha256(staged(p).read_bytes()).hexdigest()
+                         for p in files}
     _write(folder / MANIFEST, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
     return [folder / MANIFEST, *files]
 

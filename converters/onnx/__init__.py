@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 
 from namx import SPEC_VERSION, __version__
-from namx.audio import atomic_output
+from namx.outputs import atomic_output
 from namx.errors import NamxError
 from namx.model import Model
 from namx.stats import prewarm_samples, receptive_field
