@@ -38,7 +38,13 @@ _current: ContextVar[_OutputSet | None] = ContextVar("namx_output_set", default=
 
 def check_output_path(path: str | Path, force: bool, suffixes: tuple[str, ...] | None = None) -> Path:
     """Fail early (before any work) if `path` cannot or must not be written (`suffixes`: allowed endings)."""
-    p = Path(path)
+    try:
+        return _check_output_path(Path(path), force, suffixes)
+    except OSError as e:  # e.g. a name too long to look up
+        raise write_error(path, e) from None
+
+
+def _check_output_path(p: Path, force: bool, suffixes: tuple[str, ...] | None) -> Path:
     if suffixes is not None and p.suffix.lower() not in suffixes:
         raise NamxError(f"{p}: output must end in {' or '.join(suffixes)}")
     outputs = _current.get()
