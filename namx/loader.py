@@ -294,11 +294,13 @@ class _Parser:
             rate = self.num(rate, _join(path, "sample_rate"))
             if not SAMPLE_RATES[0] <= rate <= SAMPLE_RATES[1]:
                 self.problem(_join(path, "sample_rate"), f"must be from {SAMPLE_RATES[0]:g} to {SAMPLE_RATES[1]:g} Hz "
-                                                         f"(got {_show(rate)})")
+                                                         f"(got {_show(obj['sample_rate'])})")
                 rate = DEFAULT_SAMPLE_RATE  # (collecting: go on as if it were the usual rate)
         metadata = obj.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             self.fail(_join(path, "metadata"), f"must be an object (got {_show(metadata)})")
+        if metadata:
+            self.unicode(metadata, _join(path, "metadata"))
         for key in LEVEL_METADATA:  # the fields the core reads: a number, or null for unknown
             value = (metadata or {}).get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
@@ -354,6 +356,16 @@ class _Parser:
         n = level_count(model)
         if n > limits.widths:
             self.fail(cpath, limits.exceeded("widths", f"the model offers {count(n)} widths"))
+
+    def unicode(self, value: Any, path: str) -> None:
+        """Text a file carries on (metadata) must be valid Unicode: JSON's \\u escapes can write a lone
+        UTF-16 surrogate, which no UTF-8 file, ONNX string or terminal can hold."""
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            self.problem(path, "holds text that is not valid Unicode (a lone UTF-16 surrogate, e.g. \\ud800)")
+        except (RecursionError, ValueError):
+            self.fail(path, "is nested too deeply")
 
     def version(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}", value):
@@ -429,6 +441,8 @@ class _Parser:
         if c.get("condition_dsp") is not None:
             cpath = _join(path, "condition_dsp")
             condition = self.model(c["condition_dsp"], cpath, depth + 1)
+            if condition.architecture == "SlimmableContainer":  # (it has widths; a condition has none)
+                self.fail(cpath, "a condition_dsp cannot be a SlimmableContainer")
             inner_rate = c["condition_dsp"].get("sample_rate")
             if inner_rate != rate:
                 self.problem(cpath, f"sample rate {_rate(inner_rate)} differs from the model's {_rate(rate)}")

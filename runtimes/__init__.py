@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from namx.errors import NamxError
 
@@ -19,5 +20,10 @@ def open_streamer(runtime: str, model, width=None, *, slim=None, **options):
     """A Streamer for `model` in the named runtime."""
     if runtime not in RUNTIMES:
         raise NamxError(f"unknown runtime {runtime!r} (available: {', '.join(RUNTIMES)})")
-    module, cls = RUNTIMES[runtime].split(":")
-    return getattr(importlib.import_module(module), cls)(model, width, slim=slim, **options)
+    module, name = RUNTIMES[runtime].split(":")
+    cls = getattr(importlib.import_module(module), name)
+    valid = [p.name for p in inspect.signature(cls).parameters.values() if p.kind is p.KEYWORD_ONLY and p.name != "slim"]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise NamxError(f"runtime {runtime!r} has no option {unknown[0]!r} (its options: {', '.join(valid) or 'none'})")
+    return cls(model, width, slim=slim, **options)

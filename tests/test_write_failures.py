@@ -36,8 +36,10 @@ def read_only_dir(tmp_path):
     """A folder nobody can write: a read-only tmpfs (as root), else a chmod 555 folder."""
     where = tmp_path / "ro"
     if _mount_tmpfs(where, "ro,size=64k"):
-        yield where
-        subprocess.run(["umount", str(where)], check=True)
+        try:
+            yield where
+        finally:
+            subprocess.run(["umount", str(where)], check=True)
         return
     if os.geteuid() == 0:
         pytest.skip("root without permission to mount: no folder is read-only for root")
@@ -52,15 +54,17 @@ def full_disk(tmp_path):
     where = tmp_path / "small"
     if not _mount_tmpfs(where, "size=64k"):
         pytest.skip("mounting a tmpfs is not permitted here")
-    fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT)
     try:
-        while os.write(fd, b"\0" * 1024):
+        fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 1024):
+                pass
+        except OSError:
             pass
-    except OSError:
-        pass
-    os.close(fd)
-    yield where
-    subprocess.run(["umount", str(where)], check=True)
+        os.close(fd)
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
 
 
 @pytest.fixture(scope="module")
