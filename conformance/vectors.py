@@ -178,6 +178,7 @@ With namx installed, `namx conform check-vectors <this folder> --runtime R` does
 
 MANIFEST_BYTES = 64 * 2**20  # far above a real manifest (a few KB per width)
 MAX_SECONDS = 600  # the longest input export() writes: 10 segments of at most 60 s
+OTHER_BYTES = 2**30  # any other listed file (ONNX, TFLite, C arrays), far above a real one
 SCHEMA = Path(__file__).with_name("vectors.schema.json")
 
 
@@ -202,11 +203,29 @@ def _load_manifest(folder: Path) -> dict:
     for rel in _referenced(m):
         if rel not in listed:
             raise NamxError(f"{path}: {rel} is used but not listed in files (with its SHA-256)")
-    for rel, digest in listed.items():
+    for rel in listed:
         _inside(folder, rel)
-        if _sha256(folder / rel) != digest:
-            raise NamxError(f"{folder / rel}: SHA-256 differs from the manifest (file changed or damaged)")
     return m
+
+
+def _check_files(folder: Path, m: dict, samples: int) -> None:
+    """Every listed file: its size first (audio exactly `samples` float32, others bounded), then its SHA-256."""
+    sizes = {m["input"]["raw"]: 4 * samples, **{w["expected"]["raw"]: 4 * samples for w in m["widths"]}}
+    if m["switching"]:
+        sizes[m["switching"]["expected"]["raw"]] = 4 * samples
+    for rel, digest in m["files"].items():
+        p = folder / rel
+        with open_regular(p, "vectors file") as f:
+            size = os.fstat(f.fileno()).st_size
+            if rel in sizes and size != sizes[rel]:
+                raise NamxError(f"{p}: has {size} bytes; the manifest's {samples} samples need {sizes[rel]}")
+            if size > OTHER_BYTES:
+                raise NamxError(f"{p}: has {size} bytes, more than the {OTHER_BYTES} a vectors file may have")
+            digest_now = hashlib.sha256()
+            for chunk in iter(lambda: f.read(2**20), b""):
+                digest_now.update(chunk)
+        if digest_now.hexdigest() != digest:
+            raise NamxError(f"{p}: SHA-256 differs from the manifest (file changed or damaged)")
 
 
 def _referenced(m: dict) -> list[str]:
@@ -227,14 +246,6 @@ def _inside(folder: Path, rel: str) -> Path:
     if not p.resolve().is_relative_to(folder.resolve()):
         raise NamxError(f"{p}: is outside the vectors folder {folder}")
     return p
-
-
-def _sha256(p: Path) -> str:
-    digest = hashlib.sha256()
-    with open_regular(p, "vectors file") as f:
-        for chunk in iter(lambda: f.read(2**20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _raw(folder: Path, rel: str, samples: int) -> np.ndarray:
@@ -275,6 +286,7 @@ def check(folder: str | Path, runtime: Runtime) -> list[dict]:
     if n > MAX_SECONDS * model.sample_rate:
         raise NamxError(f"{folder / MANIFEST}: input.samples: {n} samples is more than the {MAX_SECONDS} s "
                         "export-vectors writes")
+    _check_files(folder, m, n)
     x = _raw(folder, m["input"]["raw"], n)
     levels = {lv.label: lv for lv in model.widths()}
     for label in [w["label"] for w in m["widths"]] + [e["width"] for e in (m["switching"] or {}).get("schedule", [])]:
