@@ -92,8 +92,11 @@ def atomic_output(path: str | Path):
         tmp = outputs.stage(Path(path))
         try:
             yield tmp
-        except OSError as e:
-            raise write_error(path, e) from None
+        except BaseException as e:
+            outputs.files.pop(Path(path), None)  # a caller catching this must not commit a partial file
+            if isinstance(e, OSError):
+                raise write_error(path, e) from None
+            raise
 
 
 def staged(path: str | Path) -> Path:

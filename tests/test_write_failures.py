@@ -216,3 +216,14 @@ def test_a_signal_while_converting_leaves_all_or_nothing(tmp_path, sig):
         outcomes.add(bool(names))
         if names == set():
             assert proc.returncode != 0 and b"Traceback" not in err, err
+
+
+def test_a_failed_file_caught_inside_a_set_is_not_committed(tmp_path):
+    with output_set():
+        with atomic_output(tmp_path / "a.txt") as tmp:
+            tmp.write_text("a")
+        with pytest.raises(ValueError):
+            with atomic_output(tmp_path / "b.txt") as tmp:
+                tmp.write_text("half")
+                raise ValueError("the caller handles this one")
+    assert leftovers(tmp_path) == ["a.txt"]
