@@ -34,8 +34,9 @@ def load(path: str | Path) -> NamxModule:
     """Read a checkpoint written by save() (safely: torch.load with weights_only=True)."""
     source = str(path)
     data = read_limited(path, current_limits().file_bytes, "checkpoint")  # (a regular file, size-checked first)
+    buffer = io.BytesIO(data)
     try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        obj = torch.load(buffer, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for unreadable or unsafe files
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
         raise NamxError(f"{source}: cannot be read as a PyTorch checkpoint with weights_only=True "
