@@ -14,14 +14,19 @@ at all returns an Unsupported reason (the report lists it as not run).
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import importlib
 import importlib.metadata
+import os
 import re
 import shlex
 import shutil
+import signal
 import string
 import subprocess
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -31,6 +36,7 @@ import numpy as np
 
 import namx
 from namx.errors import NamxError
+from namx.inputs import open_regular
 from namx.model import Model
 from namx.widths import WidthLevel
 
@@ -387,6 +393,35 @@ class CommandRuntime(Runtime):
         return CommandSession(self, model)
 
 
+WAV_HEADROOM = 2**16      # bytes a runner's WAV output may have besides its samples
+STDERR_TAIL = 4096        # bytes of a runner's stderr kept (its last line goes into the report)
+
+
+def run_bounded(args, shell: bool, cwd: Path, timeout: float) -> tuple[int, bytes]:
+    """Run a command in its own process group with no input; return its exit code and the end of its
+    stderr (stdout is discarded, so a chatty runner cannot fill memory). On a timeout, or when namx
+    itself is interrupted, the whole group is killed, children included; so is any child left behind
+    after the command exits."""
+    proc = subprocess.Popen(args, shell=shell, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    tail = collections.deque(maxlen=STDERR_TAIL)
+
+    def keep_tail():
+        for chunk in iter(lambda: proc.stderr.read1(4096), b""):
+            tail.extend(chunk)
+    reader = threading.Thread(target=keep_tail, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        reader.join(5)
+        proc.stderr.close()
+    return proc.returncode, bytes(tail)
+
+
 class CommandSession(Session):
     def __init__(self, runtime: CommandRuntime, model: Model):
         self.rt, self.model = runtime, model
@@ -448,41 +483,45 @@ class CommandSession(Session):
             args = [w.format_map(values) for w in self.rt.words]
         t0 = time.perf_counter()
         try:
-            r = subprocess.run(args, shell=self.rt.shell, cwd=work, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=self.rt.timeout)
+            code, stderr_tail = run_bounded(args, self.rt.shell, work, self.rt.timeout)
         except subprocess.TimeoutExpired:
             return f"timed out after {self.rt.timeout:g} s", time.perf_counter() - t0
         except OSError as e:  # the program cannot be started at all: a usage error, not a result
             raise NamxError(f"runtime {self.rt.name!r}: cannot run {args if self.rt.shell else args[0]!r}: "
                             f"{e.strerror or e}") from None
         seconds = time.perf_counter() - t0
-        if r.returncode != 0:
-            tail = r.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["(no message)"]
-            return f"exited with code {r.returncode}: {tail[0][:300]}", seconds
+        if code != 0:
+            tail = stderr_tail.decode(errors="replace").strip().splitlines()[-1:] or ["(no message)"]
+            return f"exited with code {code}: {tail[0][:300]}", seconds
         return self._read_output(paths, x.size), seconds
 
     def _read_output(self, paths, n: int) -> np.ndarray | str:
-        if "output_raw" in self.rt.used:
-            p = paths["output_raw"]
-            if not p.is_file():
-                return "exited with code 0 but wrote no output"
-            if p.stat().st_size % 4:
-                return f"raw output has {p.stat().st_size} bytes, not a whole number of float32 samples"
-            y = np.fromfile(p, "<f4")
-        else:
-            p = paths["output"]
-            if not p.is_file():
-                return "exited with code 0 but wrote no output"
+        """The runner's output, size-checked before it is read (a regular file of n samples)."""
+        p = paths["output_raw" if "output_raw" in self.rt.used else "output"]
+        if not p.exists():
+            return "exited with code 0 but wrote no output"
+        try:
+            f = open_regular(p, "output")
+        except NamxError as e:
+            return str(e)
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if "output_raw" in self.rt.used:
+                if size != 4 * n:
+                    return f"raw output has {size} bytes, expected {4 * n} ({n} float32 samples)"
+                return np.fromfile(f, "<f4", count=n).astype(np.float64)
+            if size > 8 * n + WAV_HEADROOM:  # (64-bit samples and any header fit)
+                return f"output has {size} bytes, far more than {n} samples need"
             import soundfile
             try:
-                y, _ = soundfile.read(str(p), dtype="float32", always_2d=True)
-            except (soundfile.LibsndfileError, RuntimeError) as e:
+                with soundfile.SoundFile(f) as sf:
+                    if sf.channels != 1:
+                        return f"output has {sf.channels} channels, expected mono"
+                    if sf.frames != n:
+                        return f"output has {sf.frames} samples, expected {n}"
+                    y = sf.read(n, dtype="float32")
+            except (soundfile.LibsndfileError, RuntimeError, ValueError) as e:
                 return f"output is not a readable WAV ({e})"
-            if y.shape[1] != 1:
-                return f"output has {y.shape[1]} channels, expected mono"
-            y = y[:, 0]
-        if y.size != n:
-            return f"output has {y.size} samples, expected {n}"
         return y.astype(np.float64)
 
     def play(self, level, x, blocks):

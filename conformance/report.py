@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from namx.audio import atomic_output
+from namx.outputs import atomic_output, output_set
 from namx.errors import NamxError
 
 SCHEMA = Path(__file__).with_name("report.schema.json")
@@ -38,17 +38,17 @@ def validate(report: dict) -> None:
 
 def write(report: dict, folder: str | Path, force: bool = False) -> list[Path]:
     folder = check_folder(folder, force)
-    folder.mkdir(exist_ok=True)
     validate(report)
     outputs = {"report.json": json.dumps(report, indent=2, allow_nan=False) + "\n",
                "report.md": markdown(report)}
     outputs.update(plots(report))
     paths = []
-    for name, data in outputs.items():
-        path = folder / name
-        with atomic_output(path) as tmp:
-            (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
-        paths.append(path)
+    with output_set():  # the report's files appear together (and its folder with them), or none of them
+        for name, data in outputs.items():
+            path = folder / name
+            with atomic_output(path) as tmp:
+                (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
+            paths.append(path)
     return paths
 
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 import namx
-from namx.audio import atomic_output
+from namx import loader
+from namx.outputs import atomic_output, output_set, staged
 from namx.errors import NamxError
+from namx.inputs import open_regular, read_limited
+from namx.limits import current as current_limits
 from namx.metrics import tolerance
 from namx.model import Model
 
@@ -31,7 +35,6 @@ MANIFEST = "manifest.json"
 
 
 def _write(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
         (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
 
@@ -61,10 +64,15 @@ def _bounds_entry(b: Bounds) -> dict:
 
 
 def export(model: Model, folder: str | Path, settings: Settings = Settings(), *, force: bool = False) -> list[Path]:
-    """Write the vectors for `model` into `folder` (created; must be empty unless `force`)."""
+    """Write the vectors for `model` into `folder` (created; must be empty unless `force`): every file
+    or none (one output set, namx.outputs)."""
+    with output_set() as outputs:
+        return _export(model, Path(folder), settings, force, outputs)
+
+
+def _export(model: Model, folder: Path, settings: Settings, force: bool, outputs) -> list[Path]:
     from namx.converters import TARGETS
     from namx.converters.onnx import export as onnx_export
-    folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NamxError(f"{folder}: is not a folder")
     if not folder.parent.is_dir():
@@ -78,9 +86,8 @@ def export(model: Model, folder: str | Path, settings: Settings = Settings(), *,
     mut = prepare(model, settings)
     rate = model.sample_rate
     fixed = [int(b) for b in settings.block_sizes if b.isdigit()]
-    folder.mkdir(exist_ok=True)
 
-    _write(folder / "model.nam", src.read_bytes())
+    _write(folder / "model.nam", loader.read_file(src, model.source, current_limits()))
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "spec_version": namx.SPEC_VERSION,
         "namx_version": namx.__version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -137,8 +144,9 @@ def export(model: Model, folder: str | Path, settings: Settings = Settings(), *,
                 **_bounds_entry(Reference.bounds(ref64, mut.reference.switching(schedule, "float32"), "float32")),
             }
     _write(folder / "README.md", _readme(manifest))
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest["files"] = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    files = sorted(p for p in outputs.paths if p.is_relative_to(folder) and p.name != MANIFEST)
+    manifest["files"] = {str(p.relative_to(folder)): hashlib.sha256(staged(p).read_bytes()).hexdigest()
+                         for p in files}
     _write(folder / MANIFEST, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
     return [folder / MANIFEST, *files]
 
@@ -168,27 +176,99 @@ With namx installed, `namx conform check-vectors <this folder> --runtime R` does
 """
 
 
+MANIFEST_BYTES = 64 * 2**20  # far above a real manifest (a few KB per width)
+MAX_SECONDS = 600  # the longest input export() writes: 10 segments of at most 60 s
+OTHER_BYTES = 2**30  # any other listed file (ONNX, TFLite, C arrays), far above a real one
+SCHEMA = Path(__file__).with_name("vectors.schema.json")
+
+
 def _load_manifest(folder: Path) -> dict:
+    """The manifest, checked before anything it names is read: against vectors.schema.json, every
+    path inside the folder and listed in `files`, every listed file a regular file with its SHA-256."""
     path = folder / MANIFEST
-    if not path.is_file():
+    if not path.exists():
         raise NamxError(f"{path}: no such file (not a vectors folder written by 'namx conform export-vectors')")
     try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise NamxError(f"{path}: not valid JSON ({e})") from None
-    if m.get("format") != FORMAT or str(m.get("format_version", "")).split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        m = json.loads(read_limited(path, MANIFEST_BYTES, "manifest").decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
+        raise NamxError(f"{path}: not valid JSON ({_first_line(e)})") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
         raise NamxError(f"{path}: not a {FORMAT} {FORMAT_VERSION} manifest")
-    for rel, digest in m.get("files", {}).items():
-        p = folder / rel
-        if not p.is_file():
-            raise NamxError(f"{p}: missing (listed in the manifest)")
-        if hashlib.sha256(p.read_bytes()).hexdigest() != digest:
-            raise NamxError(f"{p}: SHA-256 differs from the manifest (file changed or damaged)")
+    import jsonschema
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(m))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise NamxError(f"{path}: {where or '(top level)'}: {_first_line(error)[:200]}")
+    listed = m["files"]
+    for rel in _referenced(m):
+        if rel not in listed:
+            raise NamxError(f"{path}: {rel} is used but not listed in files (with its SHA-256)")
+    for rel in listed:
+        _inside(folder, rel)
     return m
 
 
-def _raw(folder: Path, rel: str) -> np.ndarray:
-    return np.fromfile(folder / rel, "<f4").astype(np.float64)
+def _check_files(folder: Path, m: dict, samples: int) -> None:
+    """Every listed file: its size first (audio exactly `samples` float32, others bounded), then its SHA-256."""
+    sizes = {m["input"]["raw"]: 4 * samples, **{w["expected"]["raw"]: 4 * samples for w in m["widths"]}}
+    if m["switching"]:
+        sizes[m["switching"]["expected"]["raw"]] = 4 * samples
+    for rel, digest in m["files"].items():
+        p = folder / rel
+        with open_regular(p, "vectors file") as f:
+            size = os.fstat(f.fileno()).st_size
+            if rel in sizes and size != sizes[rel]:
+                raise NamxError(f"{p}: has {size} bytes; the manifest's {samples} samples need {sizes[rel]}")
+            if size > OTHER_BYTES:
+                raise NamxError(f"{p}: has {size} bytes, more than the {OTHER_BYTES} a vectors file may have")
+            digest_now = hashlib.sha256()
+            for chunk in iter(lambda: f.read(2**20), b""):
+                digest_now.update(chunk)
+        if digest_now.hexdigest() != digest:
+            raise NamxError(f"{p}: SHA-256 differs from the manifest (file changed or damaged)")
+
+
+def _referenced(m: dict) -> list[str]:
+    """Every file path check() reads, besides the manifest."""
+    paths = [m["model"]["file"], m["input"]["raw"], *m["partitions"].values(),
+             *(w["expected"]["raw"] for w in m["widths"])]
+    return paths + ([m["switching"]["expected"]["raw"]] if m["switching"] else [])
+
+
+def _validator():
+    import jsonschema
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+def _inside(folder: Path, rel: str) -> Path:
+    """folder/rel, refused unless it stays inside the folder (symlinks followed)."""
+    p = folder / rel
+    if not p.resolve().is_relative_to(folder.resolve()):
+        raise NamxError(f"{p}: is outside the vectors folder {folder}")
+    return p
+
+
+def _raw(folder: Path, rel: str, samples: int) -> np.ndarray:
+    """A raw float32 file of exactly `samples` samples, size-checked before it is read."""
+    p = _inside(folder, rel)
+    with open_regular(p, "raw float32 file") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size != 4 * samples:
+            raise NamxError(f"{p}: has {size} bytes; the manifest's {samples} samples need {4 * samples}")
+        return np.fromfile(f, "<f4", count=samples)
+
+
+def _lengths(folder: Path, rel: str, samples: int) -> tuple[int, ...]:
+    """A partition file: one block length >= 1 per line, adding up to `samples`."""
+    p = _inside(folder, rel)
+    text = read_limited(p, 12 * samples, "partition file").decode("ascii", errors="replace")
+    words = text.split()
+    if not all(w.isdigit() and len(w) <= 9 and int(w) >= 1 for w in words):
+        raise NamxError(f"{p}: expected one block length (a whole number >= 1) per line")
+    lengths = tuple(map(int, words))
+    if sum(lengths) != samples:
+        raise NamxError(f"{p}: block lengths do not add up to the input")
+    return lengths
 
 
 def _bounds(entry: dict, precision: str) -> Bounds:
@@ -201,29 +281,40 @@ def check(folder: str | Path, runtime: Runtime) -> list[dict]:
     width x partition (and switching partition), each with ESR, max abs error, bounds and pass."""
     folder = Path(folder)
     m = _load_manifest(folder)
-    model = namx.load(folder / m["model"]["file"])
-    x = np.fromfile(folder / m["input"]["raw"], "<f4")
+    model = namx.load(_inside(folder, m["model"]["file"]))
+    n = m["input"]["samples"]
+    if n > MAX_SECONDS * model.sample_rate:
+        raise NamxError(f"{folder / MANIFEST}: input.samples: {n} samples is more than the {MAX_SECONDS} s "
+                        "export-vectors writes")
+    _check_files(folder, m, n)
+    x = _raw(folder, m["input"]["raw"], n)
     levels = {lv.label: lv for lv in model.widths()}
+    for label in [w["label"] for w in m["widths"]] + [e["width"] for e in (m["switching"] or {}).get("schedule", [])]:
+        if label not in levels:
+            raise NamxError(f"{folder / MANIFEST}: width {label[:40]!r} is not offered by the model")
     partitions: list[Partition] = []
     for b in m["block_sizes"]:
         if b.isdigit():
-            partitions.append(partition(b, x.size))
+            partitions.append(partition(b, n))
+        elif b in m["partitions"]:
+            partitions.append(Partition(b, _lengths(folder, m["partitions"][b], n)))
         else:
-            lengths = tuple(int(v) for v in (folder / m["partitions"][b]).read_text().split())
-            if sum(lengths) != x.size:
-                raise NamxError(f"{folder / m['partitions'][b]}: block lengths do not add up to the input")
-            partitions.append(Partition(b, lengths))
+            raise NamxError(f"{folder / MANIFEST}: block size {b!r} has no file in partitions")
     results = []
     session = runtime.open(model)
     try:
         for w in m["widths"]:
-            expected = _raw(folder, w["expected"]["raw"])
+            expected = _raw(folder, w["expected"]["raw"], n).astype(np.float64)
             for blocks in partitions:
                 y = session.play(levels[w["label"]], x, blocks)
                 results.append(_result(y, expected, w, runtime, {"width": w["label"], "blocks": blocks.label}))
         sw = m["switching"]
         if sw is not None:
-            expected = _raw(folder, sw["expected"]["raw"])
+            expected = _raw(folder, sw["expected"]["raw"], n).astype(np.float64)
+            starts = [e["sample"] for e in sw["schedule"]]
+            if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])) or starts[-1] >= n:
+                raise NamxError(f"{folder / MANIFEST}: switching.schedule: samples must start at 0 and ascend "
+                                "within the input")
             schedule = [Switch(e["sample"], levels[e["width"]]) for e in sw["schedule"]]
             for b in sw["block_sizes"]:
                 y = session.play_switching(schedule, x, partition(str(b), x.size))
@@ -242,6 +333,11 @@ def _result(y, expected, entry, runtime, where) -> dict:
                 "passed": False, "error": y, "not_run": None}
     b = _bounds(entry, runtime.precision)
     return {**where, "runtime": runtime.name, **measure(y, expected, b), "error": None, "not_run": None}
+
+
+def _first_line(e) -> str:
+    lines = str(getattr(e, "message", e)).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 __all__ = ["export", "check", "FORMAT", "FORMAT_VERSION", "MANIFEST"]

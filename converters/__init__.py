@@ -6,9 +6,10 @@ Each function has the signature
     convert(model: namx.Model, *, output: str | None, width: str | None, block_size: int | None,
             signatures: bool, c_array: bool, force: bool) -> list[pathlib.Path]
 
-writes its files atomically (namx.audio.atomic_output), refuses to overwrite without `force`,
+writes each file with namx.outputs.atomic_output, refuses to overwrite without `force`,
 raises NamxError for options it does not support, and returns the paths it wrote.
-Modules are imported only when their target is used (converting a .nam never imports torch).
+convert() runs the target in an output set (namx.outputs.output_set): its files appear together
+or not at all. Modules are imported only when their target is used (converting a .nam never imports torch).
 A PyTorch module or checkpoint becomes a Model first (converters/pytorch.py: from_module,
 load_checkpoint), then goes through the same targets.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import importlib
 
 from namx.errors import NamxError
+from namx.outputs import output_set
 
 TARGETS: dict[str, str] = {
     "nam": "namx.converters.nam_file:convert",
@@ -30,4 +32,5 @@ def convert(target: str, model, **options):
         known = ", ".join(TARGETS) or "none yet"
         raise NamxError(f"unknown conversion target {target!r} (available: {known})")
     module, func = TARGETS[target].split(":")
-    return getattr(importlib.import_module(module), func)(model, **options)
+    with output_set():
+        return getattr(importlib.import_module(module), func)(model, **options)

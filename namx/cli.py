@@ -8,9 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
-
-import numpy as np
 
 from . import __version__, bundled
 from .converters import TARGETS
@@ -108,6 +107,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    previous = _on_sigterm(_terminated)
     try:
         return args.func(args) or EXIT_OK
     except NamxError as e:
@@ -119,10 +119,34 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `namx info m.nam | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    finally:
+        _on_sigterm(previous)
+
+
+def _terminated(signum, frame):
+    """SIGTERM unwinds like Ctrl-C: every `with` block cleans up (no partial outputs, no temporary folders)."""
+    print("namx: terminated", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler (only the main thread can); return the previous one."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):  # not the main thread, or no previous Python-level handler to restore
+        return None
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return _printable(" ".join(text.split()))
+
+
+def _printable(value) -> str:
+    """str(value) with control characters (terminal escape sequences) and lone surrogates escaped."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
@@ -181,7 +205,7 @@ def cmd_info(args) -> int:
         print(json.dumps(info, indent=2))
         return EXIT_OK
     rate = f"{info['sample_rate']:g} Hz" + (" (assumed: the file has none)" if info["sample_rate_assumed"] else "")
-    print(bundled.shorten(info["file"]))
+    print(_printable(bundled.shorten(info["file"])))
     print(f"  architecture     {info['architecture']} (file version {info['version']})")
     print(f"  sample rate      {rate}")
     n = len(info["widths"])
@@ -205,7 +229,7 @@ def cmd_info(args) -> int:
     if meta:
         print("  metadata")
         for k, v in meta.items():
-            print(f"    {k:<17}{v}")
+            print(f"    {_printable(k):<17}{_printable(v)}")
     return EXIT_OK
 
 
@@ -225,31 +249,35 @@ def _info_runtimes(as_json: bool) -> int:
 # ---- run ----------------------------------------------------------------------------------------
 
 def cmd_run(args) -> int:
-    from .audio import check_output_path, read_audio, write_audio
+    import numpy as np
+
+    from .audio import OUTPUT_FORMATS, audio_writer, open_audio
+    from .outputs import check_output_path
     from .runtimes import open_streamer
     from .widths import select
 
     check_block_size(args.block_size, "--block-size")
     model = _load(args.model)
     select(model, args.width, slim=args.slim)  # a width the model lacks is the first thing to report
-    check_output_path(args.output, args.force)
-    x, rate = read_audio(args.input, channel=args.channel)
-    if nans := int(np.isnan(x).sum()):  # the model would carry them into every later sample
+    check_output_path(args.output, args.force, OUTPUT_FORMATS)
+    with open_audio(args.input, channel=args.channel) as audio:
+        if audio.rate is not None and audio.rate != model.sample_rate:
+            raise NamxError(f"{args.input}: is {audio.rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
+                            "(resample the input first)")
+        options = {"precision": args.precision} if args.runtime == "numpy" else {}
+        streamer = open_streamer(args.runtime, model, args.width, slim=args.slim, **options)
+        bar = _progress(audio.samples, f"{streamer.runtime} width {streamer.width}")
+        nans = 0
+        # block by block from the input to the output file: memory does not grow with the input's length
+        with audio_writer(args.output, audio.samples, model.sample_rate, force=args.force) as write:
+            for block in audio.blocks(args.block_size):
+                nans += int(np.isnan(block).sum())
+                write(streamer.process(block))
+                bar.update(block.size)
+        bar.close()
+    if nans:  # the model carries them into every later sample
         print(f"namx: warning: {args.input}: {nans} NaN sample{'s' if nans > 1 else ''} in the input "
               "(the output will be NaN from there on)", file=sys.stderr)
-    if rate is not None and rate != model.sample_rate:
-        raise NamxError(f"{args.input}: is {rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
-                        "(resample the input first)")
-    options = {"precision": args.precision} if args.runtime == "numpy" else {}
-    streamer = open_streamer(args.runtime, model, args.width, slim=args.slim, **options)
-    y = np.empty(x.size, np.float32)
-    bar = _progress(x.size, f"{streamer.runtime} width {streamer.width}")
-    for start in range(0, x.size, args.block_size):
-        block = x[start:start + args.block_size]
-        y[start:start + block.size] = streamer.process(block)
-        bar.update(block.size)
-    bar.close()
-    write_audio(args.output, y, model.sample_rate, force=args.force)
     return EXIT_OK
 
 

@@ -3,7 +3,8 @@
 A hostile or broken input must end in a one-line error, not in exhausted memory or a run that
 never ends. These limits are namx's own choice, not the spec's (spec §3.11 lets a reader set
 them); each default is far above any real NAM model (the largest in the shared corpus has 48,854
-weights, a receptive field of 6,347 samples and a 1.5 MB file), and each can be raised where a user
+weights, a receptive field of 6,347 samples, a 1.5 MB file, 2.5e9 work per second of audio and 2.7e8
+for a prewarm, so the work limits are 20 times that), and each can be raised where a user
 legitimately needs more: with an environment variable, or in Python with a Limits object
 
     namx.load("huge.nam", limits=Limits(weights=2**26))
@@ -28,6 +29,10 @@ class Limits:
     receptive_field: int = 2**20     # samples: the receptive field and the prewarm length (§7.1)
     state: int = 2**24               # floats of state a runtime keeps between blocks, per width
     block_size: int = 2**16          # samples per call of a compiled model; runtimes split longer blocks
+    work_per_second: int = 5 * 10**10  # work (stats.work_per_sample) per second of audio, per width
+    prewarm_work: int = 6 * 10**9    # work of one prewarm (§7.1), per width
+    widths: int = 2**10              # width levels one file offers
+    audio_samples: int = 2**32       # samples in one input audio file, read from its header
 
     def exceeded(self, name: str, what: str) -> str:
         """The message for a value over the limit `name`: `what` says what it is (`the file has 9 bytes`)."""

@@ -25,19 +25,22 @@ import numpy as np
 
 from . import activations
 from .errors import ModelError
+from .inputs import NotReadable, open_regular
 from .limits import Limits, count
+from .widths import level_count
 from .limits import current as current_limits
 from .model import (
     DEFAULT_SAMPLE_RATE, FILM_SLOTS, GATING_MODES, LSTM, BatchNorm, Container, Conv, ConvNet, Film, Layer,
     LayerArray, Linear, LSTMCell, Model, PostHead, WaveNet,
 )
-from .stats import prewarm_samples, receptive_field, state_size
+from .stats import CELL_COST, CONV_COST, prewarm_samples, receptive_field, state_size, work_per_sample
 
 EARLIEST_VERSION = (0, 5, 0)
 LATEST_VERSION = (0, 7, 0)
 ARCHITECTURES = ("WaveNet", "LSTM", "ConvNet", "Linear", "SlimmableContainer")
 SLIM_METHOD = "slice_channels_uniform"
 MAX_NESTING = 8  # condition_dsp / container submodels inside each other
+SAMPLE_RATES = (8000.0, 384000.0)  # Hz: the sample rates a file may give (spec §3.3)
 LEVEL_METADATA = ("loudness", "input_level_dbu", "output_level_dbu")  # metadata the core reads
 
 
@@ -59,15 +62,13 @@ def from_json(obj: Any, source: str = "<json>", limits: Limits | None = None) ->
 
 
 def read_file(path: str | Path, source: str, limits: Limits) -> bytes:
-    """A file's bytes; one over the size limit is refused before it is read."""
+    """A regular file's bytes (namx.inputs); one over the size limit is refused before it is read."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, ".nam file", source) as f:
             size = os.fstat(f.fileno()).st_size
             data = b"" if size > limits.file_bytes else f.read(limits.file_bytes + 1)  # +1: sizes stat can't tell
-    except FileNotFoundError:
-        raise ModelError(source, "no such file") from None
-    except IsADirectoryError:
-        raise ModelError(source, "is a directory, not a .nam file") from None
+    except NotReadable as e:
+        raise ModelError(source, e.problem) from None
     except OSError as e:
         raise ModelError(source, f"cannot read: {e.strerror or e}") from None
     size = max(size, len(data))
@@ -155,11 +156,18 @@ class _Weights:
     anything that large is made.
     """
 
-    def __init__(self, values: np.ndarray, limits: Limits, source: str, path: str):
+    def __init__(self, values: np.ndarray, limits: Limits, source: str, path: str, rate: float):
         self.values, self.pos = values, 0
-        self.limits, self.source, self.path = limits, source, path
+        self.limits, self.source, self.path, self.rate = limits, source, path, rate
         self.dense = 0  # weights with grouped convolutions expanded, as the runtimes hold them
+        self.work = 0   # stats.work_per_sample of what was read so far: a model over the work limit
+                        # ends the parse here, before its (possibly very many) layers are all built
         self.layout: list[Tensor] = []
+
+    def add_work(self, work: int) -> None:
+        self.work += work
+        if self.work * self.rate > self.limits.work_per_second:
+            raise ModelError(self.source, work_exceeded(self.limits, self.work * self.rate), self.path)
 
     def _over(self, what: str):
         raise ModelError(self.source, self.limits.exceeded("weights", what), self.path)
@@ -183,7 +191,9 @@ class _Weights:
         if self.dense > self.limits.weights:
             self._over(f"with grouped convolutions expanded, the config needs at least {count(self.dense)} weights")
         b = self.take(f"{name}.bias", cout) if bias else None
-        return Conv(w, b, dilation, groups)
+        conv = Conv(w, b, dilation, groups)
+        self.add_work(conv.macs + CONV_COST)
+        return conv
 
 
 class _Parser:
@@ -193,6 +203,7 @@ class _Parser:
         self.notes: list[str] = []
         self.layout: list[Tensor] = []
         self.problems: list[ModelError] = []
+        self.seen: set[str] = set()  # the problems' messages (a set: checking is linear in their number)
 
     def fail(self, path: str, problem: str):
         """A problem parsing cannot go on after (a value it cannot read or use): raise."""
@@ -203,7 +214,8 @@ class _Parser:
         error = ModelError(self.source, problem, path)
         if not self.collect:
             raise error
-        if not any(str(p) == str(error) for p in self.problems):  # e.g. one activation shared by all layers
+        if str(error) not in self.seen:  # e.g. one activation shared by all layers
+            self.seen.add(str(error))
             self.problems.append(error)
 
     # ---- typed access -------------------------------------------------------------------
@@ -280,11 +292,15 @@ class _Parser:
         rate = obj.get("sample_rate")
         if rate is not None:
             rate = self.num(rate, _join(path, "sample_rate"))
-            if rate <= 0:
-                self.problem(_join(path, "sample_rate"), f"must be positive (got {_show(rate)})")
+            if not SAMPLE_RATES[0] <= rate <= SAMPLE_RATES[1]:
+                self.problem(_join(path, "sample_rate"), f"must be from {SAMPLE_RATES[0]:g} to {SAMPLE_RATES[1]:g} Hz "
+                                                         f"(got {_show(obj['sample_rate'])})")
+                rate = DEFAULT_SAMPLE_RATE  # (collecting: go on as if it were the usual rate)
         metadata = obj.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             self.fail(_join(path, "metadata"), f"must be an object (got {_show(metadata)})")
+        if metadata:
+            self.unicode(metadata, _join(path, "metadata"))
         for key in LEVEL_METADATA:  # the fields the core reads: a number, or null for unknown
             value = (metadata or {}).get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
@@ -293,7 +309,7 @@ class _Parser:
         weights = self.weights(self.get(obj, "weights", path), _join(path, "weights"))
         known_problems = len(self.problems)
         cpath = _join(path, "config")
-        w = _Weights(weights, self.limits, self.source, cpath)
+        w = _Weights(weights, self.limits, self.source, cpath, DEFAULT_SAMPLE_RATE if rate is None else rate)
         if arch == "WaveNet":
             net = self.wavenet(config, cpath, w, rate, depth)
         elif arch == "LSTM":
@@ -331,6 +347,25 @@ class _Parser:
         state = state_size(model)
         if state > limits.state:
             self.fail(cpath, limits.exceeded("state", f"the streaming state is {count(state)} floats"))
+        work = work_per_sample(model)
+        if work * model.sample_rate > limits.work_per_second:
+            self.fail(cpath, work_exceeded(limits, work * model.sample_rate))
+        if work * prewarm > limits.prewarm_work:
+            self.fail(cpath, limits.exceeded("prewarm_work", f"the prewarm ({count(prewarm)} samples) takes "
+                                                             f"{count(work * prewarm)} work"))
+        n = level_count(model)
+        if n > limits.widths:
+            self.fail(cpath, limits.exceeded("widths", f"the model offers {count(n)} widths"))
+
+    def unicode(self, value: Any, path: str) -> None:
+        """Text a file carries on (metadata) must be valid Unicode: JSON's \\u escapes can write a lone
+        UTF-16 surrogate, which no UTF-8 file, ONNX string or terminal can hold."""
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            self.problem(path, "holds text that is not valid Unicode (a lone UTF-16 surrogate, e.g. \\ud800)")
+        except (RecursionError, ValueError):
+            self.fail(path, "is nested too deeply")
 
     def version(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}", value):
@@ -383,6 +418,10 @@ class _Parser:
         for key in activations.ACTIVATIONS[canonical]:
             if key in params:
                 kwargs[key] = self.float32(params[key], _join(path, key))
+        if canonical in ("Hardtanh", "LeakyHardtanh"):  # (Hardtanh's are ignored, but an inverted range is an error)
+            bounds = [self.float32(params.get(k, d), _join(path, k)) for k, d in (("min_val", -1.0), ("max_val", 1.0))]
+            if bounds[0] > bounds[1]:
+                self.problem(_join(path, "min_val"), f"must not exceed max_val (got {bounds[0]:g} > {bounds[1]:g})")
         if canonical == "PReLU" and "negative_slopes" in params:
             slopes = self.list_(params["negative_slopes"], _join(path, "negative_slopes"))
             slopes = [self.float32(s, f"{path}.negative_slopes[{i}]") for i, s in enumerate(slopes)]
@@ -402,6 +441,8 @@ class _Parser:
         if c.get("condition_dsp") is not None:
             cpath = _join(path, "condition_dsp")
             condition = self.model(c["condition_dsp"], cpath, depth + 1)
+            if condition.architecture == "SlimmableContainer":  # (it has widths; a condition has none)
+                self.fail(cpath, "a condition_dsp cannot be a SlimmableContainer")
             inner_rate = c["condition_dsp"].get("sample_rate")
             if inner_rate != rate:
                 self.problem(cpath, f"sample rate {_rate(inner_rate)} differs from the model's {_rate(rate)}")
@@ -505,10 +546,11 @@ class _Parser:
         self.divisible(input_size, channels, 1, p("input_size"))
         rechannel = w.conv(f"{name}.rechannel", input_size, channels, bias=False)
         layers = []
+        acts = self.per_layer(self.get(lc, "activation", path), n, p("activation"))
         for li, (k, d) in enumerate(zip(kernels, dilations)):
             gating, (sec_value, sec_path) = gatings[li], secondaries[li]
             bg = bottleneck * (1 if gating == "none" else 2)
-            act_value, act_path = self.per_layer(self.get(lc, "activation", path), n, p("activation"))[li]
+            act_value, act_path = acts[li]
             act = self.activation(act_value, act_path, rows=bottleneck)
             sec = self.activation(sec_value, sec_path, rows=bottleneck) if gating != "none" else None
             self.divisible(channels, bg, groups_input, p("groups_input"))
@@ -639,6 +681,7 @@ class _Parser:
         for i in range(num_layers):
             cin = input_size if i == 0 else hidden
             cell = f"cells[{i}]"
+            w.add_work(4 * hidden * (cin + hidden) + CELL_COST)
             cells.append(LSTMCell(w.take(f"{cell}.weight", 4 * hidden, cin + hidden),
                                   w.take(f"{cell}.bias", 4 * hidden),
                                   w.take(f"{cell}.h0", hidden), w.take(f"{cell}.c0", hidden)))
@@ -682,11 +725,15 @@ class _Parser:
     def container(self, c: dict, path: str, rate: float | None, depth: int) -> Container:
         spath = _join(path, "submodels")
         entries = self.list_(self.get(c, "submodels", path), spath)
+        if len(entries) > self.limits.widths:
+            self.fail(spath, self.limits.exceeded("widths", f"the container offers {count(len(entries))} widths"))
         subs = []
         for i, e in enumerate(entries):
             epath = f"{spath}[{i}]"
             e = self.obj(e, epath)
             max_value = self.num(self.get(e, "max_value", epath), _join(epath, "max_value"))
+            if max_value < 0:
+                self.problem(_join(epath, "max_value"), f"must be >= 0, a slim value (got {_show(max_value)})")
             if subs and max_value <= subs[-1][0]:
                 self.problem(_join(epath, "max_value"), f"must be greater than the previous max_value {subs[-1][0]}")
             sub = self.model(self.get(e, "model", epath), _join(epath, "model"), depth + 1)
@@ -700,6 +747,11 @@ class _Parser:
         if subs[-1][0] < 1.0:
             self.problem(f"{spath}[{len(subs) - 1}].max_value", f"the last max_value must be >= 1 (got {subs[-1][0]})")
         return Container(tuple(subs))
+
+
+def work_exceeded(limits: Limits, per_second: float) -> str:
+    return limits.exceeded("work_per_second", f"one second of audio takes {count(int(per_second))} work "
+                                              "(multiply-adds and per-operation costs)")
 
 
 def _finite(value) -> bool:

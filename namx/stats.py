@@ -87,3 +87,25 @@ def macs_per_sample(model: Model) -> int:
     if isinstance(net, Linear):
         return int(net.taps.size)
     raise ValueError("a container's cost depends on the width: use model.at(width)")
+
+
+# The fixed cost of one operation, in multiply-adds: a convolution is one call per block (a NumPy or
+# kernel call costs about as much as 4,096 multiply-adds, spread over a block of 64 samples); an
+# LSTM cell is one call per sample, its recurrence cannot be spread over a block.
+CONV_COST, CELL_COST = 64, 4096
+
+
+def work_per_sample(model: Model) -> int:
+    """What one output sample costs: multiply-adds plus each operation's fixed cost (namx.limits'
+    work limits bound it; it grows with layer counts even where the layers are tiny)."""
+    net = model.net
+    if isinstance(net, WaveNet):
+        own = sum(c.macs + CONV_COST for c in net.convs())
+        return own + (work_per_sample(net.condition) if net.condition else 0)
+    if isinstance(net, LSTM):
+        return macs_per_sample(model) + CELL_COST * len(net.cells)
+    if isinstance(net, ConvNet):
+        return macs_per_sample(model) + CONV_COST * len(net.blocks)
+    if isinstance(net, Linear):
+        return macs_per_sample(model) + CONV_COST
+    raise ValueError("a container's cost depends on the width: use model.at(width)")

@@ -43,9 +43,7 @@ def levels(model: Model) -> list[WidthLevel]:
             spans.append((lo, hi, _channels(sub.at().net)))
             lo = max_value
     elif isinstance(net, WaveNet) and net.slimmable:
-        points = sorted({i / len(a.allowed_channels) for a in net.arrays if a.allowed_channels
-                         for i in range(1, len(a.allowed_channels))})
-        bounds = [0.0, *points, 1.0]
+        bounds = [0.0, *sorted(_breakpoints(net)), 1.0]
         spans = [(lo, hi, tuple(_sliced_channels(net, (lo + hi) / 2))) for lo, hi in zip(bounds, bounds[1:])]
     else:
         spans = [(0.0, 1.0, _channels(net))]
@@ -53,6 +51,20 @@ def levels(model: Model) -> list[WidthLevel]:
     if None in labels or len(set(labels)) != len(labels):
         labels = [f"i{i}" for i in range(len(spans))]
     return [WidthLevel(i, label, lo, hi, ch) for i, ((lo, hi, ch), label) in enumerate(zip(spans, labels))]
+
+
+def level_count(model: Model) -> int:
+    """len(levels(model)), without building the levels."""
+    net = model.net
+    if isinstance(net, Container):
+        return len(net.submodels)
+    return len(_breakpoints(net)) + 1 if isinstance(net, WaveNet) and net.slimmable else 1
+
+
+def _breakpoints(net: WaveNet) -> set[float]:
+    """The slim values inside (0, 1) where a channel-sliced WaveNet changes level."""
+    return {i / len(a.allowed_channels) for a in net.arrays if a.allowed_channels
+            for i in range(1, len(a.allowed_channels))}
 
 
 def select(model: Model, width=None, *, slim: float | None = None) -> WidthLevel:
@@ -70,10 +82,11 @@ def select(model: Model, width=None, *, slim: float | None = None) -> WidthLevel
     for lv in offered:
         if text == lv.label:
             return lv
-    m = re.fullmatch(r"i(\d+)", text)
+    m = re.fullmatch(r"i(\d{1,9})", text)  # (a longer index is not offered: no model has 10^9 widths)
     if m and int(m.group(1)) < len(offered):
         return offered[int(m.group(1))]
-    raise WidthError(f"{model.source}: width {text} is not offered; this model offers "
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    raise WidthError(f"{model.source}: width {shown} is not offered; this model offers "
                      f"{describe(offered)}")
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import atomic_output, check_output_path
 from .errors import NamxError
+from .outputs import atomic_output, check_output_path
 from .model import FILM_SLOTS, LSTM, Container, Conv, ConvNet, LayerArray, Linear, Model, WaveNet
 
 SLIMMABLE_VERSION = "0.7.0"  # the first file version with slimmable WaveNets and SlimmableContainer

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 
 from namx.errors import NamxError
 
@@ -41,5 +42,11 @@ def open_streamer(runtime: str, model, width=None, *, slim=None, **options):
         raise NamxError(f"unknown runtime {runtime!r} (available: {', '.join(RUNTIMES)})")
     if why := missing(runtime):
         raise NamxError(why)
-    module, cls = RUNTIMES[runtime].split(":")
-    return getattr(importlib.import_module(module), cls)(model, width, slim=slim, **options)
+    module, name = RUNTIMES[runtime].split(":")
+    cls = getattr(importlib.import_module(module), name)
+    params = inspect.signature(cls).parameters.values()
+    valid = [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name != "slim"]
+    unknown = sorted(set(options) - set(valid))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params):  # (**options: the class checks them)
+        raise NamxError(f"runtime {runtime!r} has no option {unknown[0]!r} (its options: {', '.join(valid) or 'none'})")
+    return cls(model, width, slim=slim, **options)

@@ -8,12 +8,18 @@ A Streamer plays one model on mono audio, block by block, at one width level at 
     s.width = "3"               # takes effect at the next block
     s.reset()                   # back to the initial (prewarmed) state
 
+A streamer is single-threaded: it holds one stream's state, so two threads sharing one would mix
+their streams. Use one streamer per thread; a call while another thread is inside process(),
+reset() or set_width() of the same streamer raises NamxError instead of corrupting the state.
+
 Width-change rule (spec, streaming section): when the width changes, the newly active width
 starts from its own initial state, as NeuralAmpModelerCore does when a slim change rebuilds
 and prewarms the model. Setting the width that is already active changes nothing.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -49,6 +55,7 @@ class Streamer(ABC):
             raise NamxError(f"{model.source}: model has {model.in_channels} input and {model.out_channels} output "
                             "channels; namx streams mono (1 in, 1 out) models only")
         self.model = model
+        self._busy = threading.Lock()  # held while the streamer works: detects use from two threads
         self.max_block = current_limits().block_size
         self.levels = model.widths()
         self._runners: dict[int, LevelRunner] = {}
@@ -81,12 +88,28 @@ class Streamer(ABC):
     def set_width(self, width=None, *, slim: float | None = None) -> None:
         level = select(self.model, width, slim=slim)
         if level.index != self._level.index:
-            self._level, self._runner = level, self._activate(level)
+            with self._exclusive():
+                self._level, self._runner = level, self._activate(level)
 
     def reset(self) -> None:
-        self._runner.reset()
+        with self._exclusive():
+            self._runner.reset()
+
+    @contextlib.contextmanager
+    def _exclusive(self):
+        if not self._busy.acquire(blocking=False):
+            raise NamxError("a streamer is single-threaded: it was used from two threads at once "
+                            "(open one streamer per thread)")
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     def process(self, block) -> np.ndarray:
+        with self._exclusive():
+            return self._process(block)
+
+    def _process(self, block) -> np.ndarray:
         x = np.asarray(block)
         if x.ndim != 1 or x.size == 0:
             raise NamxError(f"a block must be a non-empty 1-D array of samples (got shape {x.shape})")

@@ -137,8 +137,10 @@ class OnnxRuntimeStreamer(Streamer):
         if self._dynamic is None:
             return super().set_width(width, slim=slim)
         # the graph itself restarts a newly selected width from its initial state (spec §7.3)
-        self._level = select(self.model, width, slim=slim)
-        self._dynamic.width = np.array(self._values[self._level.index], np.int64)
+        level = select(self.model, width, slim=slim)
+        with self._exclusive():
+            self._level = level
+            self._dynamic.width = np.array(self._values[level.index], np.int64)
 
 
 class OnnxRuntimeDynamicStreamer(OnnxRuntimeStreamer):

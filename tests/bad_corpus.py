@@ -298,6 +298,22 @@ CASES["nested-too-deep"] = Case(lambda: nested(10), lambda o: None,
                                 ".config.submodels[0].model.config.submodels[0].model.config.submodels[0].model",
                                 "models nested more than 8 deep", "semantic")
 
+# issue 13: inputs that crashed a converter or runtime, refused by the loader instead
+CASES.update({
+    "sample-rate-too-high": Case(_wavenet, lambda o: _set(o, sample_rate=2_000_000), "sample_rate",
+                                 "must be from 8000 to 384000 Hz (got 2000000)", "semantic"),
+    "hardtanh-inverted": Case(_wavenet, lambda o: _set(L(o), activation={
+        "type": "LeakyHardtanh", "min_val": 1.0, "max_val": -1.0}), "config.layers[0].activation.min_val",
+        "must not exceed max_val (got 1 > -1)", "semantic"),
+    "max-value-negative": Case(_container, lambda o: o["config"]["submodels"][0].__setitem__("max_value", -0.5),
+                               "config.submodels[0].max_value", "must be >= 0, a slim value (got -0.5)", "semantic"),
+    "container-as-condition-dsp": Case(_wavenet, lambda o: o["config"].__setitem__("condition_dsp", _container()),
+                                       "config.condition_dsp", "a condition_dsp cannot be a SlimmableContainer",
+                                       "semantic"),
+    "metadata-lone-surrogate": Case(_wavenet, lambda o: _set(o, metadata={"name": "amp \ud800"}), "metadata",
+                                    "a lone UTF-16 surrogate", "semantic"),
+})
+
 
 def write(directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)

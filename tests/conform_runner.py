@@ -1,11 +1,14 @@
 """An external runtime for the conformance tests: plain onnxruntime on namx's all-widths ONNX graph.
 
     python conform_runner.py GRAPH.onnx IN OUT WIDTH BLOCK|BLOCKS [SCHEDULE] [--raw] [--offset X] [--exit N] [--sleep S]
+                             [--child PIDFILE] [--stdout-mb N] [--output-bytes N]
 
 It follows the external-command contract (conformance/README.md) without importing namx: it
 starts from the initial state in the graph's metadata, plays IN (WAV, or raw float32 with --raw)
 in blocks of BLOCK samples or the lengths listed in the file BLOCKS, changes width where SCHEDULE says, and writes OUT.
---offset, --exit and --sleep break it on purpose (the tests check that the suite notices).
+--offset, --exit and --sleep break it on purpose (the tests check that the suite notices); so do
+--child (leave a sleeping child behind, its pid in PIDFILE), --stdout-mb (flood stdout) and
+--output-bytes (write that many bytes, a sparse file, as the output).
 """
 import argparse
 import base64
@@ -26,7 +29,21 @@ def main():
     ap.add_argument("--offset", type=float, default=0.0)
     ap.add_argument("--exit", type=int, default=0)
     ap.add_argument("--sleep", type=float, default=0.0)
+    ap.add_argument("--child")
+    ap.add_argument("--stdout-mb", type=int, default=0)
+    ap.add_argument("--output-bytes", type=int)
     a = ap.parse_args()
+    if a.child:
+        import subprocess
+        child = subprocess.Popen(["sleep", "120"])
+        with open(a.child, "w") as f:
+            f.write(str(child.pid))
+    for _ in range(a.stdout_mb):
+        sys.stdout.buffer.write(b"x" * 2**20)
+    if a.output_bytes is not None:
+        with open(a.output, "wb") as f:
+            f.truncate(a.output_bytes)
+        return 0
     if a.exit:
         print("runner: failing on purpose", file=sys.stderr)
         return a.exit

@@ -592,9 +592,15 @@ def test_damaged_vectors_are_refused(vectors, tmp_path, capsys):
     import shutil
     copy = tmp_path / "copy"
     shutil.copytree(vectors, copy)
-    (copy / "w3" / "expected.f32").write_bytes(b"\0" * 16)
+    expected = copy / "w3" / "expected.f32"
+    data = bytearray(expected.read_bytes())
+    data[0] ^= 1
+    expected.write_bytes(bytes(data))
     assert main(["conform", "check-vectors", str(copy), "--runtime", "numpy"]) == EXIT_USAGE
     assert "w3/expected.f32: SHA-256 differs from the manifest" in capsys.readouterr().err
+    expected.write_bytes(b"\0" * 16)  # the wrong size: refused before it is read
+    assert main(["conform", "check-vectors", str(copy), "--runtime", "numpy"]) == EXIT_USAGE
+    assert "w3/expected.f32: has 16 bytes; the manifest's" in capsys.readouterr().err
     assert main(["conform", "check-vectors", str(tmp_path), "--runtime", "numpy"]) == EXIT_USAGE
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,7 +39,7 @@ from namx import bundled
 from namx.cli import describe
 from namx.errors import ModelError, NamxError
 from namx.limits import Limits
-from namx.loader import from_json, load, loads
+from namx.loader import from_json, load, loads, weights_needed
 from namx.model import Model
 from namx.validate import validate
 
@@ -79,18 +80,35 @@ def fuzz_settings(n: int):
                     database=None, suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
 
 
+class Hang(Exception):
+    """An input that took longer than SLOW: raised inside the loader, so a hang fails instead of hanging."""
+
+
+def _alarm(signum, frame):
+    raise Hang(f"one input took over {SLOW:g} s")
+
+
 def outcome(build) -> Model | NamxError:
-    """Run the loader; a Model or namx's error with a one-line message is fine, anything else fails."""
+    """Run the loader; a Model or namx's error with a one-line message is fine, anything else fails.
+
+    Each input has SLOW seconds (a timer interrupts it after that; the check after catches a loop
+    that swallowed the interrupt)."""
     start = time.perf_counter()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, SLOW)
     try:
-        result = build()
-    except NamxError as e:
-        result = e
-        message = str(e)
-        assert message and "\n" not in message and len(message) < 1000, repr(message)
-    else:
-        assert isinstance(result, Model)
-        describe(result)  # what `namx info` computes: every width sliced and sized
+        try:
+            result = build()
+        except NamxError as e:
+            result = e
+            message = str(e)
+            assert message and "\n" not in message and len(message) < 1000, repr(message)
+        else:
+            assert isinstance(result, Model)
+            describe(result)  # what `namx info` computes: every width sliced and sized
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     assert time.perf_counter() - start < SLOW
     return result
 
@@ -245,6 +263,70 @@ def mutated_bytes(draw, seeds):
         else:
             data = data[:at] + data[at + draw(st.integers(1, 64)):]
     return data
+
+
+# ---- structure-aware: valid-looking configs with extreme sizes and counts ---------------------------
+
+EXTREME = st.sampled_from([1, 2, 3, 7, 64, 1000, 2**16, 2**20, 2**24, 2**31 - 1])
+COUNT = st.sampled_from([1, 2, 10, 100, 1000, 10_000, 100_000])
+RATE = st.sampled_from([None, 8000, 44100, 48000, 96000, 384000, 7999, 384001, 2_000_000, 1e-3, 1e12])
+WEIGHTS_CAP = 200_000  # exact weight lists up to this long; bigger configs get a short list (a count error)
+
+
+@st.composite
+def wavenet_config(draw):
+    n = draw(COUNT)
+    channels, kernel = draw(st.sampled_from([1, 2, 16, 256, 4096])), draw(st.sampled_from([1, 2, 3, 64]))
+    dilations = [draw(st.sampled_from([1, 2, 512, 2**16, 2**20]))] * n
+    layer = {"input_size": 1, "condition_size": 1, "channels": channels, "dilations": dilations,
+             "kernel_size": kernel, "activation": draw(st.sampled_from(["Tanh", "ReLU", {"type": "LeakyHardtanh"}])),
+             "head": {"out_channels": 1, "kernel_size": draw(st.sampled_from([1, 2, 1000])), "bias": True}}
+    if draw(st.booleans()):
+        layer["gating_mode"] = draw(st.sampled_from(["gated", "blended", "none"]))
+    if draw(st.booleans()):
+        layer["slimmable"] = {"method": "slice_channels_uniform",
+                              "kwargs": {"allowed_channels": list(range(1, min(channels, draw(COUNT)) + 1))}}
+        layer["slimmable"]["kwargs"]["allowed_channels"][-1:] = [channels]
+    return "WaveNet", {"layers": [layer] * draw(st.sampled_from([1, 2, 50])), "head": None, "head_scale": 1.0}
+
+
+@st.composite
+def other_config(draw):
+    arch = draw(st.sampled_from(["LSTM", "ConvNet", "Linear"]))
+    if arch == "LSTM":
+        return arch, {"input_size": 1, "hidden_size": draw(EXTREME), "num_layers": draw(COUNT)}
+    if arch == "ConvNet":
+        return arch, {"channels": draw(st.sampled_from([1, 8, 512])), "batchnorm": False, "activation": "Tanh",
+                      "dilations": [draw(st.sampled_from([1, 1000, 2**20]))] * draw(COUNT)}
+    return arch, {"receptive_field": draw(EXTREME), "bias": draw(st.booleans())}
+
+
+@st.composite
+def extreme_model(draw, depth=0):
+    """A .nam object whose structure is right but whose sizes and counts are extreme."""
+    if depth < 2 and draw(st.integers(0, 9)) == 0:  # a container of many submodels
+        sub = draw(extreme_model(depth + 1))
+        n = draw(COUNT)
+        return {"version": "0.7.0", "architecture": "SlimmableContainer", "weights": [],
+                "config": {"submodels": [{"max_value": (i + 1) / n, "model": sub} for i in range(n)]}}
+    arch, config = draw(st.one_of(wavenet_config(), other_config()))
+    obj = {"version": "0.7.0", "architecture": arch, "config": config, "weights": []}
+    rate = draw(RATE)
+    if rate is not None:
+        obj["sample_rate"] = rate
+    try:
+        needed = weights_needed(obj)
+    except NamxError:  # over a limit already: the loader must say so just as fast
+        needed = 0
+    obj["weights"] = [0.01] * (needed if needed <= WEIGHTS_CAP else 3)
+    return obj
+
+
+@fuzz_settings(max(30, EXAMPLES // 50))
+@given(extreme_model())
+def test_extreme_sizes_and_counts(obj):
+    """Each ends in a model or a one-line error within SLOW seconds (hours before the work limits)."""
+    outcome(lambda: from_json(obj, "extreme.nam"))
 
 
 # ---- the tests ----------------------------------------------------------------------------------

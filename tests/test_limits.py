@@ -96,9 +96,9 @@ def test_receptive_field(monkeypatch):
 
 def test_lstm_prewarm_follows_the_sample_rate():
     obj = with_weights(nam("LSTM", {"input_size": 1, "hidden_size": 2, "num_layers": 1}))
-    obj["sample_rate"] = 1e7
-    with pytest.raises(ModelError, match=r"sample_rate: the prewarm is 5000000 samples, more than namx's limit"):
-        from_json(obj)
+    obj["sample_rate"] = 384000
+    with pytest.raises(ModelError, match=r"sample_rate: the prewarm is 192000 samples, more than namx's limit"):
+        from_json(obj, limits=Limits(receptive_field=10**5))
 
 
 def test_state():

@@ -144,7 +144,7 @@ BAD = {
     "allowed channels order": (lambda o: _layer(o).__setitem__(
         "slimmable", {"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 1, 3]}}),
         "must be strictly ascending"),
-    "negative sample rate": (lambda o: o.__setitem__("sample_rate", -48000), "sample_rate: must be positive"),
+    "negative sample rate": (lambda o: o.__setitem__("sample_rate", -48000), "sample_rate: must be from 8000 to 384000 Hz"),
     "channels not integer": (lambda o: _layer(o).__setitem__("channels", 2.5), r"channels: must be an integer"),
 }
 

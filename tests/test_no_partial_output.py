@@ -4,6 +4,7 @@ Failures are injected where the work is: inside the TFLite exporter after the fi
 the ONNX file write, inside soundfile's WAV write, and by killing a `namx convert` process while it
 works. Afterwards the output folder holds exactly what it held before.
 """
+import errno
 import os
 import signal
 import subprocess
@@ -78,20 +79,20 @@ class _Failing:
         raise Injected("disk full (injected)")
 
 
-def test_run_failing_in_the_wav_write_keeps_the_old_output(tmp_path, monkeypatch):
+def test_run_failing_in_the_wav_write_keeps_the_old_output(tmp_path, monkeypatch, capsys):
     import soundfile
     x = tmp_path / "in.npy"
     np.save(x, np.zeros(4800, np.float32))
     out = tmp_path / "out.wav"
     out.write_bytes(b"previous take")
+    real = soundfile.SoundFile.write
 
-    def failing_write(path, *args, **kwargs):
-        with open(path, "wb") as f:
-            f.write(b"RIFF half")
-        raise Injected("disk full (injected)")
-    monkeypatch.setattr(soundfile, "write", failing_write)
-    with pytest.raises(Injected):
-        main(["run", "example", str(x), str(out), "--width", "3", "--force"])
+    def failing_write(self, data):
+        real(self, data[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(soundfile.SoundFile, "write", failing_write)
+    assert main(["run", "example", str(x), str(out), "--width", "3", "--force"]) == 2
+    assert capsys.readouterr().err == f"namx: {out}: cannot write: No space left on device\n"
     assert out.read_bytes() == b"previous take"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy", "out.wav"]
 
@@ -103,9 +104,9 @@ def test_killed_conversion_leaves_no_partial_files(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     names = sorted(p.name for p in tmp_path.iterdir())
-    # Killed with no chance to clean up, a .part file may remain; a file under its final name is
-    # always complete: either nothing or a whole file, never a truncated output.
-    finals = [n for n in names if not n.endswith(".part")]
+    # Killed with no chance to clean up, the staging folder (.namx-*.tmp) may remain; a file under its
+    # final name is always complete: either nothing or a whole file, never a truncated output.
+    finals = [n for n in names if not n.startswith(".namx-")]
     expected = ["A2.w3.cc", "A2.w3.h", "A2.w3.tflite", "A2.w8.cc", "A2.w8.h", "A2.w8.tflite", "A2.widths.tflite"]
     assert set(finals) <= set(expected)
     from namx.converters.tflite import binding

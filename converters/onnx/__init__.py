@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 
 from namx import SPEC_VERSION, __version__
-from namx.audio import atomic_output
+from namx.outputs import atomic_output
 from namx.errors import NamxError
 from namx.model import Model
 from namx.stats import prewarm_samples, receptive_field
@@ -52,6 +52,9 @@ METADATA = {
 
 
 def export(model: Model, width=None) -> onnx.ModelProto:
+    if model.in_channels != 1 or model.out_channels != 1:
+        raise NamxError(f"{model.source}: model has {model.in_channels} input and {model.out_channels} output "
+                        "channels; the ONNX binding streams mono (1 in, 1 out) models only")
     levels = model.widths()
     if width is None:
         graph, start = dynamic_model(model)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from namx.audio import atomic_output
+from namx.outputs import atomic_output, check_output_path, output_set
 from namx.errors import NamxError
 from namx.limits import check_block_size
 from namx.widths import select
@@ -39,21 +39,29 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
     if signatures:
         planned.append(folder / binding.signatures_name(stem))
     for p in planned:
-        _check_output(p, force)
+        check_output_path(p, force)
 
-    outputs: dict[Path, bytes | str] = {}
-    for lv, path in files:
-        data, (b,) = export_widths(model, [lv], block)
-        outputs[path] = data
-        if c_array:
-            h, cc = path.with_suffix(".h"), path.with_suffix(".cc")
-            outputs[h], outputs[cc] = c_sources(h, cc, path.name, data, b, model.source)
-    if signatures:
-        outputs[folder / binding.signatures_name(stem)] = export_widths(model, levels, block)[0]
-    for path, data in outputs.items():
-        with atomic_output(path) as tmp:
-            (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
-    return list(outputs)
+    # Each file is written as soon as it is built (memory holds one width at a time); as an output
+    # set they appear together when every one is done (namx.outputs).
+    written = []
+    with output_set():
+        for lv, path in files:
+            data, (b,) = export_widths(model, [lv], block)
+            written.append(_write(path, data))
+            if c_array:
+                h, cc = path.with_suffix(".h"), path.with_suffix(".cc")
+                for p, text in zip((h, cc), c_sources(h, cc, path.name, data, b, model.source)):
+                    written.append(_write(p, text))
+            del data
+        if signatures:
+            written.append(_write(folder / binding.signatures_name(stem), export_widths(model, levels, block)[0]))
+    return written
+
+
+def _write(path: Path, data: bytes | str) -> Path:
+    with atomic_output(path) as tmp:
+        (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
+    return path
 
 
 
@@ -64,12 +72,3 @@ def _naming(model, output) -> tuple[str, Path]:
         out = Path(output)
         return (out.stem if out.suffix == ".tflite" else out.name), out.parent
     return Path(model.source).stem, Path()
-
-
-def _check_output(path: Path, force: bool) -> None:
-    if not path.parent.is_dir():
-        raise NamxError(f"{path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise NamxError(f"{path}: is a directory")
-    if path.exists() and not force:
-        raise NamxError(f"{path}: already exists (use --force to overwrite)")

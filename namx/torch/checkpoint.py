@@ -6,12 +6,16 @@ The state dict is what PyTorch code expects; the .nam text carries the structure
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 
 from namx.errors import NamxError
+from namx.inputs import read_limited
+from namx.limits import current as current_limits
 from namx.loader import loads
+from namx.outputs import atomic_output
 from namx.writer import dumps
 
 from .module import NamxModule, from_model, to_model
@@ -21,19 +25,18 @@ FORMAT = "namx.torch/1"
 
 def save(module: NamxModule, path: str | Path) -> Path:
     """Write a checkpoint of the module (its current weights)."""
-    torch.save({"format": FORMAT, "nam": dumps(to_model(module)), "state_dict": module.state_dict()}, path)
+    with atomic_output(path) as tmp:
+        torch.save({"format": FORMAT, "nam": dumps(to_model(module)), "state_dict": module.state_dict()}, tmp)
     return Path(path)
 
 
 def load(path: str | Path) -> NamxModule:
     """Read a checkpoint written by save() (safely: torch.load with weights_only=True)."""
     source = str(path)
+    data = read_limited(path, current_limits().file_bytes, "checkpoint")  # (a regular file, size-checked first)
+    buffer = io.BytesIO(data)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise NamxError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise NamxError(f"{source}: is a directory, not a checkpoint") from None
+        obj = torch.load(buffer, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for unreadable or unsafe files
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
         raise NamxError(f"{source}: cannot be read as a PyTorch checkpoint with weights_only=True "
