@@ -251,7 +251,7 @@ def test_example_app_needs_only_onnxruntime_numpy_soundfile(tmp_path, shared, go
                if isinstance(node, (ast.Import, ast.ImportFrom)) for a in getattr(node, "names", [])}
     imports |= {node.module.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert imports <= {"argparse", "base64", "sys", "numpy", "onnxruntime", "soundfile"}, imports
+    assert imports <= {"argparse", "base64", "binascii", "sys", "numpy", "onnxruntime", "soundfile"}, imports
     model = tmp_path / "a2.onnx"
     model.write_bytes(export(load_model("example")).SerializeToString())
     sf.write(tmp_path / "in.wav", golden_input, 48000, subtype="FLOAT")
@@ -263,6 +263,32 @@ def test_example_app_needs_only_onnxruntime_numpy_soundfile(tmp_path, shared, go
     assert r.returncode == 0, r.stderr
     entry = next(e for e in GOLDEN if e["model"].endswith("example_models/A2.nam") and e["width_label"] == "3")
     assert_matches_golden(sf.read(tmp_path / "out.wav", dtype="float32")[0], entry, shared, "float32")
+
+
+@pytest.mark.spec("9.2", "9.4")
+@pytest.mark.parametrize("key, value, message", [
+    ("namx.spec_version", "2.0", "namx.spec_version '2.0' is not one this program knows (1.0)"),
+    ("namx.initial_state", "AAAAAA==", "malformed state metadata (namx.state_inputs, namx.state_shapes and"),
+    ("namx.initial_state", "not base64!", "malformed state metadata"),
+    ("namx.state_shapes", "1x4", "malformed state metadata"),
+    ("namx.state_shapes", "1xAx5", "malformed state metadata"),
+    ("namx.state_inputs", None, "metadata has no namx.state_inputs"),
+])
+def test_example_app_refuses_unknown_versions_and_malformed_state_metadata(tmp_path, key, value, message):
+    proto = export(load_model("example"), "3")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if value is None:
+        del meta[key]
+    else:
+        meta[key] = value
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, meta)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    sf.write(tmp_path / "in.wav", np.zeros(100, np.float32), 48000, subtype="FLOAT")
+    r = subprocess.run([sys.executable, str(REPO / "examples" / "onnx_stream.py"), str(tmp_path / "m.onnx"),
+                        str(tmp_path / "in.wav"), str(tmp_path / "out.wav")], capture_output=True, text=True)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out.wav").exists()
 
 
 def test_width_values_label_i_levels_by_index(shared):
