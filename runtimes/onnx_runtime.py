@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from namx.converters.onnx import export
-from namx.converters.onnx.graph import AUDIO_IN, AUDIO_OUT, WIDTH_IN
+from namx.converters.onnx.builder import STATE_IN
+from namx.converters.onnx.graph import AUDIO_IN, AUDIO_OUT, LEVEL_STATE, START_LEVEL, WIDTH_IN
 from namx.errors import NamxError
 from namx.model import Model
 from namx.widths import WidthLevel, select
@@ -40,10 +41,9 @@ class GraphRunner(LevelRunner):
     Every state has two flat buffers of its largest size (namx.state_max_shapes). Per level, two
     IOBindings ping-pong between views of them shaped as that level's states
     (namx.level_state_shapes): block k reads buffer k%2 and writes the other, so a call binds only
-    the audio. Starting and resetting are left to the graph (spec §9.2): the first block after a
-    reset runs a binding that feeds no state, so the graph starts from its initial state. A width
-    change (all-widths graphs) switches to the new level's bindings; the graph then sees
-    `state.level` holding another level and starts the new one afresh (spec §9.3).
+    the audio. Starting, resetting and changing width are left to the graph (spec §9.3): a reset
+    writes -1 into `state.level`; a width change (all-widths graphs) switches to the new level's
+    bindings, whose `state.level` then holds another level, so the graph starts the new one afresh.
     """
 
     def __init__(self, proto, threads: int = 1):
@@ -58,19 +58,19 @@ class GraphRunner(LevelRunner):
         self.buffers = [[np.zeros(n, np.float32) for n in sizes] for _ in range(2)]
         widths = [np.array(v, np.int64) for v in meta["namx.width_values"].split(",")]
         fed = {i.name for i in self.session.get_inputs()}
-        # per level: [reads 0, reads 1, starts writing 1, starts writing 0]
-        self.bindings = [[self._binding(k, shapes, reads, widths[level] if WIDTH_IN in fed else None)
-                          for reads in (True, False) for k in range(2)] for level, shapes in enumerate(level_shapes)]
-        self.level, self.k, self.starting = len(level_shapes) - 1, 0, True
+        self.bindings = [[self._binding(k, shapes, widths[level] if WIDTH_IN in fed else None) for k in range(2)]
+                         for level, shapes in enumerate(level_shapes)]
+        self._level_state = self.state_in.index(STATE_IN + LEVEL_STATE)
+        self.level, self.k = len(level_shapes) - 1, 0
         self._out: dict[int, tuple] = {}  # block length -> (array, OrtValue over it) for audio_out
+        self.reset()
 
-    def _binding(self, k: int, shapes, reads: bool, width):
-        """Writes buffer set 1 - k with this level's shapes; reads set k, or (not reads) no state."""
+    def _binding(self, k: int, shapes, width):
+        """Reads buffer set k and writes set 1 - k, with this level's shapes."""
         io = self.session.io_binding()
         for i, (name_in, name_out, shape) in enumerate(zip(self.state_in, self.state_out, shapes)):
             n = int(np.prod(shape))
-            if reads:
-                io.bind_ortvalue_input(name_in, self._view(self.buffers[k][i], n, shape))
+            io.bind_ortvalue_input(name_in, self._view(self.buffers[k][i], n, shape))
             io.bind_ortvalue_output(name_out, self._view(self.buffers[1 - k][i], n, shape))
         if width is not None:
             io.bind_cpu_input(WIDTH_IN, width)
@@ -84,7 +84,7 @@ class GraphRunner(LevelRunner):
         self.level = level
 
     def reset(self) -> None:
-        self.starting = True
+        self.buffers[self.k][self._level_state][0] = START_LEVEL
 
     def _audio_out(self, n: int):
         if n not in self._out:
@@ -96,8 +96,7 @@ class GraphRunner(LevelRunner):
 
     def process(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, np.float32)
-        io = self.bindings[self.level][self.k + 2 * self.starting]
-        self.starting = False
+        io = self.bindings[self.level][self.k]
         io.bind_cpu_input(AUDIO_IN, x)
         y, y_ort = self._audio_out(x.size)  # ONNX Runtime writes the audio into our buffer
         io.bind_ortvalue_output(AUDIO_OUT, y_ort)

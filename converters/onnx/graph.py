@@ -1,23 +1,20 @@
 """Assemble streaming ONNX graphs (spec §9, ONNX binding).
 
-- fixed_model(model, level): one width, pruned weights: inputs audio + state.*
-- dynamic_model(model): all widths in one graph: inputs audio, width, state.level + state.*
+- fixed_model(model, level): one width, pruned weights: inputs audio, state.level, state.*
+- dynamic_model(model): all widths in one graph: inputs audio, width, state.level, state.*
 
-Both start and reset themselves without the metadata: every state input has a default (an
-initializer of the same name), so a call that feeds no state starts from the initial state. A
-fixed graph's defaults are its initial state, and its network is exactly the plain one, so the
-mechanism costs nothing per call.
-
-An all-widths graph also applies the width-change rule (spec §7.3): `state.level` (default -1)
-holds the level index the previous block ran; when it differs from the level `width` selects,
-the graph runs that level from its own initial state (constants it carries) and ignores the
-incoming state. Levels are chosen by a binary tree of `If`s; each level's leaf is an `If` with two
-copies of its network, one fed the incoming state and one the constants (an `If` choosing between
-state tensors would copy every state every block). The levels share one set of state tensors
-(slot i is the i-th state of whichever level runs), so a call carries one level's state however
-many levels the model offers. A channel-sliced model keeps one copy of the weights: each level
-slices the full tensors with constant bounds, which ONNX Runtime folds when it loads the graph.
-Constants live in the branch that uses them, so the `If`s pass down few outer-scope values.
+Both start, reset and (all widths) change width without the metadata: `state.level` holds the
+level index the previous block ran; fed -1, or any level but the one this block runs (a fixed
+graph's own; the one `width` selects), the graph ignores the incoming state and runs the level
+from its own initial state, constants it carries (spec §7.3). Each level is an `If` with two
+copies of its network, one fed the incoming state and one the constants (an `If` choosing
+between state tensors would copy every state every block). The levels of an all-widths graph
+are chosen by a binary tree of `If`s and share one set of state tensors (slot i is the i-th state
+of whichever level runs), so a call carries one level's state however many levels there are.
+A channel-sliced model keeps one copy of the weights: each level slices the full tensors with
+constant bounds, which ONNX Runtime folds when it loads the graph. Constants live in the branch
+that uses them, so the `If`s pass few outer-scope values down. (Inputs with default values would
+start a stream for free, but onnxruntime-node and -web cannot feed such inputs.)
 """
 from __future__ import annotations
 
@@ -36,7 +33,7 @@ from .builder import STATE_IN, STATE_OUT, Builder, CollectParams, States
 OPSET = 17
 IR_VERSION = 8
 AUDIO_IN, AUDIO_OUT, WIDTH_IN, LEVEL_STATE = "audio", "audio_out", "width", "level"
-START_LEVEL = -1.0  # state.level's default: no level ran yet, so start from the initial state
+START_LEVEL = -1.0  # state.level fed to start or reset: no level ran yet
 BUILDERS = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build}
 PREWARM_CHUNK = 1 << 16
 FLOAT = ir.TensorType(ir.DataType.FLOAT)
@@ -157,11 +154,8 @@ class _Feed:
         self.outputs[name] = value
 
 
-def _state_input(name: str, shape, default: np.ndarray) -> ir.Value:
-    """A state input whose initializer is its default: a call that does not feed it gets `default`."""
-    v = ir.Value(name=STATE_IN + name, type=FLOAT, shape=ir.Shape(shape))
-    v.const_value = ir.tensor(np.asarray(default, np.float32), name=v.name)
-    return v
+def _state_input(name: str, shape) -> ir.Value:
+    return ir.Value(name=STATE_IN + name, type=FLOAT, shape=ir.Shape(shape))
 
 
 class _Graph:
@@ -172,43 +166,38 @@ class _Graph:
         self.b = b = Builder()
         audio = _audio_in()
         self.x = b.op("Reshape", audio, b.ints([1, 1, -1]))
-        if width_values is None:  # fixed: the plain network, its states defaulting to the initial state
-            plan = plans[0]
-            self.slots = [(n, _state_input(n, plan.initial[n].shape, plan.initial[n])) for n in plan.names]
-            outs = self._run(b, _LevelParams(b, plan.index), plan, {n: v for n, v in self.slots})
-            inputs, state_inputs, names = [audio], [v for _, v in self.slots], [n for n, _ in self.slots]
+        self.previous = _state_input(LEVEL_STATE, [1, 1, 1])
+        self.slots = self._slots()
+        inputs = [audio]
+        if width_values is None:  # fixed: its own level, always
+            index = plans[0].index
+            self.level = None  # one level: no tree to walk
+            next_level = b.op("Identity", b.const(np.full((1, 1, 1), index, np.float32), f"level_{index}_f32"))
         else:
             width = ir.Value(name=WIDTH_IN, type=ir.TensorType(ir.DataType.INT64), shape=ir.Shape([]))
-            level_in = _state_input(LEVEL_STATE, [1, 1, 1], np.full((1, 1, 1), START_LEVEL))
-            self.slots = self._slots()
+            inputs.append(width)
             table, table_f = _level_tables(width_values)
             clipped = b.op("Clip", width, b.const(np.int64(0), "zero"), b.const(np.int64(len(table) - 1), "top"))
             self.level = b.op("Gather", b.const(table, "level_of_width"), clipped, axis=0)
-            self.previous = level_in  # compared as float32 [1, 1, 1]: If takes any one-element condition
-            outs = self._tree(b, 0, len(plans))
             next_level = b.op("Gather", b.const(table_f, "level_of_width_f32"), clipped, axis=0)
-            outs = [outs[0], next_level, *outs[1:]]
-            inputs, state_inputs = [audio, width], [level_in, *(v for _, v in self.slots)]
-            names = [LEVEL_STATE, *(n for n, _ in self.slots)]
+        outs = self._tree(b, 0, len(plans))
+        outs = [outs[0], next_level, *outs[1:]]
+        state_inputs = [self.previous, *(v for _, v in self.slots)]
+        self.names = [LEVEL_STATE, *(n for n, _ in self.slots)]
         _typed(outs[0], ["T"]).name = AUDIO_OUT
-        for value, inp, name in zip(outs[1:], state_inputs, names):
+        for value, inp, name in zip(outs[1:], state_inputs, self.names):
             _typed(value, inp.shape).name = STATE_OUT + name
-        b.initializers.extend(state_inputs)
-        self.names = names
         self.model = _model(b, [*inputs, *state_inputs], outs)
 
     def _slots(self) -> list[tuple[str, ir.Value]]:
-        """Slot i: the i-th state of each level; named after the widest level that has one. Its
-        default is empty (dimensions that differ between levels are 0): the graph never reads it."""
+        """Slot i: the i-th state of each level; named after the widest level that has one."""
         n = max(len(p.names) for p in self.plans)
         slots = []
         for i in range(n):
             name = next(p.names[i] for p in reversed(self.plans) if i < len(p.names))
             shapes = [p.initial[p.names[i]].shape if i < len(p.names) else (1, 0, 0) for p in self.plans]
-            same = [len({s[d] for s in shapes}) == 1 for d in range(3)]
-            dims = [shapes[0][d] if same[d] else f"{name}_{'_rl'[d]}" for d in range(3)]
-            default = np.zeros([shapes[0][d] if same[d] else 0 for d in range(3)], np.float32)
-            slots.append((name, _state_input(name, dims, default)))
+            dims = [shapes[0][d] if len({s[d] for s in shapes}) == 1 else f"{name}_{'_rl'[d]}" for d in range(3)]
+            slots.append((name, _state_input(name, dims)))
         return slots
 
     def _tree(self, b: Builder, lo: int, hi: int) -> list[ir.Value]:
@@ -224,6 +213,8 @@ class _Graph:
         """Level `plan`: continue from the incoming state if it ran last, else from its initial state.
         Each branch holds its own copy of the level's network and constants."""
         incoming = {n: self.slots[i][1] for i, n in enumerate(plan.names)}
+        if not plan.names:
+            return self._run(b, _LevelParams(b, plan.index, self.full, self.full_consts), plan, {})
         keep, fresh = b.sub(local=True), b.sub(local=True)
         initial = {n: fresh.const(plan.initial[n], f"initial.L{plan.index}.{n}") for n in plan.names}
         same = b.op("Equal", self.previous, b.const(np.full((1, 1, 1), plan.index, np.float32), f"level_{plan.index}_f32"))
@@ -250,16 +241,15 @@ class _Graph:
     def start(self) -> dict[str, np.ndarray]:
         """The widest level's initial state, by state name: the metadata's."""
         widest = self.plans[-1]
-        state = {} if LEVEL_STATE not in self.names else {LEVEL_STATE: np.full((1, 1, 1), widest.index, np.float32)}
+        state = {LEVEL_STATE: np.full((1, 1, 1), widest.index, np.float32)}
         for i, (name, _) in enumerate(self.slots):
             state[name] = widest.initial[widest.names[i]] if i < len(widest.names) else np.zeros((1, 0, 0), np.float32)
         return state
 
     def level_shapes(self) -> list[list[tuple[int, ...]]]:
         """Per level, the shape of every state while that level runs."""
-        level = [(1, 1, 1)] if LEVEL_STATE in self.names else []
-        return [[*level, *(p.initial[p.names[i]].shape if i < len(p.names) else (1, 0, 0)
-                           for i in range(len(self.slots)))] for p in self.plans]
+        return [[(1, 1, 1), *(p.initial[p.names[i]].shape if i < len(p.names) else (1, 0, 0)
+                              for i in range(len(self.slots)))] for p in self.plans]
 
 
 def fixed_model(model: Model, level: WidthLevel):
