@@ -5,9 +5,9 @@
 This is all an application needs (spec §9, the ONNX binding):
 - the graph's inputs are `audio` (float32, any length >= 1), `width` (int64 scalar; all-widths
   graphs only) and one input per state tensor; its outputs are `audio_out` and the next state;
-- loop: out, *state = run(audio, width, state). A call without state starts from the initial
-  state (examples/node/stream.mjs works that way); this program instead takes the initial state
-  from the file's metadata, as an application that keeps its own state buffers would
+- loop: out, *state = run(audio, width, state). Fed state.level = -1, a graph starts from its
+  initial state (examples/node/stream.mjs works that way); this program instead takes the initial
+  state from the file's metadata, as an application that keeps its own state buffers would
   (namx.initial_state: the states in order as little-endian float32, base64; names in
   namx.state_inputs, shapes in namx.state_shapes). To reset, go back to the initial state.
 """
@@ -49,7 +49,6 @@ def initial_state(path, meta):
 def load(path):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1  # one real-time audio thread
-    opts.log_severity_level = 3  # no warning for each state input having a default (spec §9.1)
     try:
         session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types
