@@ -66,13 +66,13 @@ async function open(path) {
 
 async function stream({ model, input, output, width, schedule, block = 64 }) {
   if (!Number.isInteger(block) || block < 1) throw new UsageError(`--block must be an integer >= 1 (got ${block})`);
+  const changes = schedule !== undefined ? parseSchedule(schedule)
+    : [[0, width !== undefined ? BigInt(width) : WIDEST]];
   const session = await open(model);
   const dynamic = session.inputNames.includes("width");
   if (!dynamic && (width !== undefined || schedule !== undefined)) {
     throw new UsageError(`${model}: a fixed-width graph has no width input`);
   }
-  const changes = schedule !== undefined ? parseSchedule(schedule)
-    : [[0, width !== undefined ? BigInt(width) : WIDEST]];
   const x = readF32(input);
   const y = new Float32Array(x.length);
   const stateOutputs = session.outputNames.filter((n) => n.startsWith("next_state."));
