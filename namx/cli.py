@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--width", help="width level to run (a label from 'namx info', or i<index>); default: widest")
     g.add_argument("--slim", type=float, metavar="V", help="NeuralAmpModelerCore's slim value in [0, 1]")
+    g.add_argument("--schedule", metavar="S:W,...",
+                   help="change width at these samples, e.g. 0:3,4800:8 (each change from the width's initial state)")
     p.add_argument("--block-size", type=int, default=64, metavar="N", help="samples per block (default 64)")
     p.add_argument("--runtime", default="numpy", help="runtime to use (default numpy, the reference)")
     p.add_argument("--precision", choices=("float64", "float32"), default="float64",
@@ -197,6 +199,23 @@ def cmd_info(args) -> int:
 
 # ---- run ----------------------------------------------------------------------------------------
 
+def _schedule(text: str, model) -> dict[int, str]:
+    """`--schedule 0:3,4800:8` -> {sample: width label}; starts at 0, samples increasing."""
+    from .widths import select
+
+    changes: dict[int, str] = {}
+    for pair in text.split(","):
+        sample, sep, width = pair.strip().partition(":")
+        if not sep or not sample.isdigit() or not width:
+            raise NamxError(f"--schedule: {pair.strip()!r} is not SAMPLE:WIDTH (e.g. 0:3,4800:8)")
+        if changes and int(sample) <= max(changes):
+            raise NamxError(f"--schedule: samples must increase (got {sample} after {max(changes)})")
+        changes[int(sample)] = select(model, width).label
+    if 0 not in changes:
+        raise NamxError("--schedule: the first change must be at sample 0")
+    return changes
+
+
 def cmd_run(args) -> int:
     from .audio import check_output_path, read_audio, write_audio
     from .runtimes import open_streamer
@@ -204,20 +223,26 @@ def cmd_run(args) -> int:
 
     check_block_size(args.block_size, "--block-size")
     model = _load(args.model)
-    select(model, args.width, slim=args.slim)  # a width the model lacks is the first thing to report
+    changes = _schedule(args.schedule, model) if args.schedule else {0: args.width}
+    select(model, changes[0], slim=args.slim)  # a width the model lacks is the first thing to report
     check_output_path(args.output, args.force)
     x, rate = read_audio(args.input)
     if rate is not None and rate != model.sample_rate:
         raise NamxError(f"{args.input}: is {rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
                         "(resample the input first)")
     options = {"precision": args.precision} if args.runtime == "numpy" else {}
-    streamer = open_streamer(args.runtime, model, args.width, slim=args.slim, **options)
+    streamer = open_streamer(args.runtime, model, changes[0], slim=args.slim, **options)
     y = np.empty(x.size, np.float32)
     bar = _progress(x.size, f"{streamer.runtime} width {streamer.width}")
-    for start in range(0, x.size, args.block_size):
-        block = x[start:start + args.block_size]
+    cuts = sorted(changes)[1:] + [x.size]  # blocks end at each change, so it takes effect at its sample
+    start = 0
+    while start < x.size:
+        if start in changes:
+            streamer.width = changes[start]
+        block = x[start:min(start + args.block_size, next(c for c in cuts if c > start))]
         y[start:start + block.size] = streamer.process(block)
         bar.update(block.size)
+        start += block.size
     bar.close()
     write_audio(args.output, y, model.sample_rate, force=args.force)
     return EXIT_OK
