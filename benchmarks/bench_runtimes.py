@@ -1,14 +1,15 @@
 """Real-time factor of every namx runtime, per width and block size, single thread.
 
     python benchmarks/bench_runtimes.py [MODEL] [--runtimes numpy-float32 onnxruntime litert ...]
-        [--blocks 64 2048] [--seconds 2] [--repeats 5] [--clock wall|cpu]
+        [--blocks 64 2048] [--widths 3 8] [--seconds 2] [--repeats 5] [--clock wall|cpu]
 
 RTF = audio duration / processing time (higher is faster; 1 = real time). Each runtime streams the
 same signal (namx.signals.mix) in blocks of the given size, from a reset, and each figure is the
 median of --repeats passes after one warm-up pass (which also builds the runtime's models).
 The baseline is the NumPy reference in float64, measured in the same run; "x" is RTF / baseline.
 "±" is the spread of the passes (max/min - 1): large spreads mean a busy machine.
-`--clock cpu` uses this process's CPU time: on a machine other jobs load it leaves out time spent
+When both ONNX forms are measured, the last column is the all-widths graph's time over the
+fixed graph's at the same width ("dyn/fix"; 1.0 = as fast). `--clock cpu` uses this process's CPU time: on a machine other jobs load it leaves out time spent
 waiting for a core (not cache contention). Default columns: every registered runtime; TFLM
 (reference kernels) is slow, so `--runtimes` can leave it out.
 """
@@ -52,6 +53,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
+    ap.add_argument("--widths", nargs="+", help="width labels to measure (default: every width)")
     args = ap.parse_args()
     model = load_model(args.model)
     x = np.resize(mix(model.sample_rate), int(args.seconds * model.sample_rate))
@@ -59,17 +61,22 @@ def main():
     columns = [("numpy", ("numpy", {}))] + [(name, OPTIONS.get(name, (name, {}))) for name in args.runtimes]
     print(f"{model.source}: {args.seconds:g} s of audio, median of {args.repeats}, {args.clock} clock, "
           f"load average {os.getloadavg()[0]:.2f} at start")
-    print(f"{'width':>6} {'block':>6}" + "".join(f" {name:>21}" for name, _ in columns))
+    names = [name for name, _ in columns]
+    both = {"onnxruntime", "onnxruntime-dynamic"} <= set(names)
+    print(f"{'width':>6} {'block':>6}" + "".join(f" {name:>21}" for name in names) + (" dyn/fix" if both else ""))
     for level in model.widths():
+        if args.widths and level.label not in args.widths:
+            continue
         streamers = {name: open_streamer(rt, model, level.label, **opts) for name, (rt, opts) in columns}
         for block in args.blocks:
-            cells, base = [], None
+            cells, base, times = [], None, {}
             for name, _ in columns:
                 t, spread = measure(streamers[name], x, block, args.repeats, clock)
-                rtf = duration / t
+                rtf, times[name] = duration / t, t
                 base = base or rtf
                 cells.append(f"{rtf:6.1f} x{rtf / base:5.1f} ±{spread * 100:3.0f}%")
-            print(f"{level.label:>6} {block:>6}" + "".join(f" {c:>21}" for c in cells), flush=True)
+            ratio = f" {times['onnxruntime-dynamic'] / times['onnxruntime']:7.2f}" if both else ""
+            print(f"{level.label:>6} {block:>6}" + "".join(f" {c:>21}" for c in cells) + ratio, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 
 

@@ -1,14 +1,15 @@
 """namx: run Neural Amp Modeler (.nam) models the same everywhere.
 
     import namx
-    model = namx.load("amp.nam")
+    model = namx.load("amp.nam")        # or a bundled model: namx.load("A2"), namx.load("slim8")
     model.widths()                       # the width levels it offers
     from namx.runtimes import open_streamer
     s = open_streamer("numpy", model, width="8")
     y = s.process(x_block)
 """
 from .errors import ModelError, NamxError, WidthError
-from .loader import load, loads
+from .loader import loads
+from .bundled import load_model as load  # noqa: E402  a .nam path, or a bundled model's name ("A2", "slim8")
 from .model import Model
 from .widths import WidthLevel
 

@@ -35,16 +35,23 @@ class AudioInput:
     _array: np.ndarray | None = None  # .npy: the memory-mapped samples
     channel: int = 0  # the channel read from a multichannel file
 
-    def blocks(self, n: int) -> Iterator[np.ndarray]:
-        """The samples as float32 blocks of `n` (the last may be shorter)."""
-        for start in range(0, self.samples, n):
+    def blocks(self, n: int, cuts=()) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, samples) as float32 blocks of `n`; a block also ends at each sample index in
+        `cuts`, and the blocks after it count from there (`namx run --schedule`)."""
+        ends = iter(sorted(c for c in cuts if 0 < c < self.samples))
+        cut, start = next(ends, self.samples), 0
+        while start < self.samples:
+            stop = min(start + n, cut)
+            if stop == cut:
+                cut = next(ends, self.samples)
             if self._array is not None:
-                block = self._array[start:start + n]
+                block = self._array[start:stop]
             else:
-                block = self._file.read(min(n, self.samples - start), dtype="float32", always_2d=True)[:, self.channel]
+                block = self._file.read(stop - start, dtype="float32", always_2d=True)[:, self.channel]
                 if block.size == 0:
                     raise NamxError(f"{self.path}: ends after {start} of the {self.samples} samples its header declares")
-            yield np.ascontiguousarray(block, dtype=np.float32)
+            yield start, np.ascontiguousarray(block, dtype=np.float32)
+            start = stop
 
     def close(self) -> None:
         self._array = None

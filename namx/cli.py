@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--width", help="width level to run (a label from 'namx info', or i<index>); default: widest")
     g.add_argument("--slim", type=float, metavar="V", help="NeuralAmpModelerCore's slim value in [0, 1]")
+    g.add_argument("--schedule", metavar="S:W,...",
+                   help="change width at these samples, e.g. 0:3,4800:8 (each change from the width's initial state)")
     p.add_argument("--block-size", type=int, default=64, metavar="N", help="samples per block (default 64)")
     p.add_argument("--runtime", default="numpy", choices=RUNTIMES, metavar="R",
                    help=f"runtime to use: {', '.join(RUNTIMES)} (default numpy, the reference; "
@@ -248,6 +250,23 @@ def _info_runtimes(as_json: bool) -> int:
 
 # ---- run ----------------------------------------------------------------------------------------
 
+def _schedule(text: str, model) -> dict[int, str]:
+    """`--schedule 0:3,4800:8` -> {sample: width label}; starts at 0, samples increasing."""
+    from .widths import select
+
+    changes: dict[int, str] = {}
+    for pair in text.split(","):
+        sample, sep, width = pair.strip().partition(":")
+        if not sep or not sample.isdigit() or len(sample) > 15 or not width:
+            raise NamxError(f"--schedule: {pair.strip()!r} is not SAMPLE:WIDTH (e.g. 0:3,4800:8)")
+        if changes and int(sample) <= max(changes):
+            raise NamxError(f"--schedule: samples must increase (got {sample} after {max(changes)})")
+        changes[int(sample)] = select(model, width).label
+    if 0 not in changes:
+        raise NamxError("--schedule: the first change must be at sample 0")
+    return changes
+
+
 def cmd_run(args) -> int:
     import numpy as np
 
@@ -258,19 +277,23 @@ def cmd_run(args) -> int:
 
     check_block_size(args.block_size, "--block-size")
     model = _load(args.model)
-    select(model, args.width, slim=args.slim)  # a width the model lacks is the first thing to report
+    changes = _schedule(args.schedule, model) if args.schedule else {0: args.width}
+    select(model, changes[0], slim=args.slim)  # a width the model lacks is the first thing to report
     check_output_path(args.output, args.force, OUTPUT_FORMATS)
     with open_audio(args.input, channel=args.channel) as audio:
         if audio.rate is not None and audio.rate != model.sample_rate:
             raise NamxError(f"{args.input}: is {audio.rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
                             "(resample the input first)")
         options = {"precision": args.precision} if args.runtime == "numpy" else {}
-        streamer = open_streamer(args.runtime, model, args.width, slim=args.slim, **options)
+        streamer = open_streamer(args.runtime, model, changes[0], slim=args.slim, **options)
         bar = _progress(audio.samples, f"{streamer.runtime} width {streamer.width}")
         nans = 0
-        # block by block from the input to the output file: memory does not grow with the input's length
+        # block by block from the input to the output file: memory does not grow with the input's length;
+        # blocks end at each width change, so it takes effect at its sample
         with audio_writer(args.output, audio.samples, model.sample_rate, force=args.force) as write:
-            for block in audio.blocks(args.block_size):
+            for start, block in audio.blocks(args.block_size, cuts=changes):
+                if start in changes:
+                    streamer.width = changes[start]
                 nans += int(np.isnan(block).sum())
                 write(streamer.process(block))
                 bar.update(block.size)

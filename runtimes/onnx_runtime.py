@@ -6,15 +6,16 @@ Two graph forms (spec §9):
 - "dynamic" (runtime `onnxruntime-dynamic`): the one all-widths graph, fed `width` every block.
   A width change only changes what is fed: the graph applies the width-change rule itself.
 
-State stays in ONNX Runtime's own buffers between blocks (IOBinding); nothing is copied through
-NumPy except the audio.
+State stays in buffers allocated once between blocks (IOBinding); nothing is copied through NumPy
+except the audio. The runners never feed the initial state: they let the graphs start themselves.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from namx.converters.onnx import export, initial_state
-from namx.converters.onnx.graph import AUDIO_IN, AUDIO_OUT, WIDTH_IN, width_values
+from namx.converters.onnx import export
+from namx.converters.onnx.builder import STATE_IN
+from namx.converters.onnx.graph import AUDIO_IN, AUDIO_OUT, LEVEL_STATE, START_LEVEL, WIDTH_IN
 from namx.errors import NamxError
 from namx.model import Model
 from namx.widths import WidthLevel, select
@@ -35,12 +36,14 @@ def session(proto, threads: int = 1):
 
 
 class GraphRunner(LevelRunner):
-    """One namx ONNX graph with its state kept in ONNX Runtime's buffers between calls.
+    """One namx ONNX graph with its state kept in buffers allocated once, at their largest size.
 
-    When every state has a static shape, two bindings ping-pong between two preallocated state
-    buffers (block k reads buffer k%2 and writes the other), so a call binds only the audio.
-    Otherwise (an all-widths graph of a channel-sliced model, whose state rows follow the width)
-    each call feeds back the state ONNX Runtime allocated for the previous one.
+    Every state has two flat buffers of its largest size (namx.state_max_shapes). Per level, two
+    IOBindings ping-pong between views of them shaped as that level's states
+    (namx.level_state_shapes): block k reads buffer k%2 and writes the other, so a call binds only
+    the audio. Starting, resetting and changing width are left to the graph (spec §9.3): a reset
+    writes -1 into `state.level`; a width change (all-widths graphs) switches to the new level's
+    bindings, whose `state.level` then holds another level, so the graph starts the new one afresh.
     """
 
     def __init__(self, proto, threads: int = 1):
@@ -48,40 +51,40 @@ class GraphRunner(LevelRunner):
         self._ort = ort
         self.session = session(proto, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
-        self.initial = initial_state(meta)
-        self.state_in = list(self.initial)
+        self.state_in = meta["namx.state_inputs"].split(",") if meta["namx.state_inputs"] else []
         self.state_out = meta["namx.state_outputs"].split(",") if self.state_in else []
-        self.width: np.ndarray | None = None  # fed as `width` when the graph has that input
-        shapes = {i.name: i.shape for i in self.session.get_inputs()}
-        self.static = all(all(isinstance(d, int) for d in shapes[n]) for n in self.state_in)
-        if self.static:
-            self.buffers = [{n: ort.OrtValue.ortvalue_from_numpy(v.copy()) for n, v in self.initial.items()}
-                            for _ in range(2)]
-            self.bindings = []
-            for k in range(2):
-                io = self.session.io_binding()
-                for i, o in zip(self.state_in, self.state_out):
-                    io.bind_ortvalue_input(i, self.buffers[k][i])
-                    io.bind_ortvalue_output(o, self.buffers[1 - k][i])
-                self.bindings.append(io)
-        else:
-            self.binding = self.session.io_binding()
-            self._bind_fresh_outputs()
-        self.k, self.state = 0, {}
+        level_shapes = [_shapes(lv) for lv in meta["namx.level_state_shapes"].split(";")]
+        sizes = [int(np.prod(s)) for s in _shapes(meta["namx.state_max_shapes"])]
+        self.buffers = [[np.zeros(n, np.float32) for n in sizes] for _ in range(2)]
+        widths = [np.array(v, np.int64) for v in meta["namx.width_values"].split(",")]
+        fed = {i.name for i in self.session.get_inputs()}
+        self.bindings = [[self._binding(k, shapes, widths[level] if WIDTH_IN in fed else None) for k in range(2)]
+                         for level, shapes in enumerate(level_shapes)]
+        self._level_state = self.state_in.index(STATE_IN + LEVEL_STATE)
+        self.level, self.k = len(level_shapes) - 1, 0
         self._out: dict[int, tuple] = {}  # block length -> (array, OrtValue over it) for audio_out
+        self.reset()
 
-    def _bind_fresh_outputs(self):
-        self.binding.bind_output(AUDIO_OUT, "cpu")
-        for name in self.state_out:
-            self.binding.bind_output(name, "cpu")
+    def _binding(self, k: int, shapes, width):
+        """Reads buffer set k and writes set 1 - k, with this level's shapes."""
+        io = self.session.io_binding()
+        for i, (name_in, name_out, shape) in enumerate(zip(self.state_in, self.state_out, shapes)):
+            n = int(np.prod(shape))
+            io.bind_ortvalue_input(name_in, self._view(self.buffers[k][i], n, shape))
+            io.bind_ortvalue_output(name_out, self._view(self.buffers[1 - k][i], n, shape))
+        if width is not None:
+            io.bind_cpu_input(WIDTH_IN, width)
+        return io
+
+    def _view(self, buffer: np.ndarray, n: int, shape):
+        return self._ort.OrtValue.ortvalue_from_numpy(buffer[:n].reshape(shape))
+
+    def select(self, level: int) -> None:
+        """Run `level` (an index into the graph's levels) from the next block on."""
+        self.level = level
 
     def reset(self) -> None:
-        if self.static:
-            self.k = 0
-            for n, v in self.initial.items():
-                self.buffers[0][n].update_inplace(v)
-        else:
-            self.state = {n: self._ort.OrtValue.ortvalue_from_numpy(v) for n, v in self.initial.items()}
+        self.buffers[self.k][self._level_state][0] = START_LEVEL
 
     def _audio_out(self, n: int):
         if n not in self._out:
@@ -93,23 +96,17 @@ class GraphRunner(LevelRunner):
 
     def process(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, np.float32)
-        io = self.bindings[self.k] if self.static else self.binding
+        io = self.bindings[self.level][self.k]
         io.bind_cpu_input(AUDIO_IN, x)
-        if self.width is not None:
-            io.bind_cpu_input(WIDTH_IN, self.width)
-        if self.static:  # ONNX Runtime writes the audio into our buffer; nothing else comes back
-            y, y_ort = self._audio_out(x.size)
-            io.bind_ortvalue_output(AUDIO_OUT, y_ort)
-            self.session.run_with_iobinding(io)
-            self.k ^= 1
-            return y.copy()
-        for name in self.state_in:
-            io.bind_ortvalue_input(name, self.state[name])
+        y, y_ort = self._audio_out(x.size)  # ONNX Runtime writes the audio into our buffer
+        io.bind_ortvalue_output(AUDIO_OUT, y_ort)
         self.session.run_with_iobinding(io)
-        outs = io.get_outputs()
-        self.state = dict(zip(self.state_in, outs[1:]))
-        self._bind_fresh_outputs()
-        return outs[0].numpy()
+        self.k ^= 1
+        return y.copy()
+
+
+def _shapes(text: str) -> list[tuple[int, ...]]:
+    return [tuple(int(d) for d in s.split("x")) for s in text.split(",")] if text else []
 
 
 class OnnxRuntimeStreamer(Streamer):
@@ -124,12 +121,11 @@ class OnnxRuntimeStreamer(Streamer):
         if graph == "dynamic":
             self.runtime = "onnxruntime-dynamic"
             self._dynamic = GraphRunner(export(model), threads)
-            self._values = width_values(model.widths())
         super().__init__(model, width, slim=slim)
 
     def _open(self, level: WidthLevel) -> LevelRunner:
         if self._dynamic is not None:
-            self._dynamic.width = np.array(self._values[level.index], np.int64)
+            self._dynamic.select(level.index)
             return self._dynamic
         return GraphRunner(export(self.model, level.label), self.threads)
 
@@ -140,7 +136,7 @@ class OnnxRuntimeStreamer(Streamer):
         level = select(self.model, width, slim=slim)
         with self._exclusive():
             self._level = level
-            self._dynamic.width = np.array(self._values[level.index], np.int64)
+            self._dynamic.select(level.index)
 
 
 class OnnxRuntimeDynamicStreamer(OnnxRuntimeStreamer):

@@ -92,33 +92,72 @@ def test_width_switching_matches_the_reference(name, shared):
         assert max_abs_error(outs[runtime], outs["numpy"]) <= 2e-5
 
 
-@pytest.mark.spec("7.3", "9.3")
-def test_dynamic_graph_applies_the_width_change_rule_itself():
-    """Fed directly (no namx streamer), the all-widths graph restarts a new width from its own
-    initial state and keeps state when the width stays."""
-    model = load_model("example")
-    proto = export(model)
+def _client(proto):
+    """What a client that reads no metadata does: feed audio (and width) and the state, feed back
+    next_state.*; to start or reset, feed state.level = -1 and zeros of the declared shapes
+    (unknown dimensions 0). Returns run(plan, state=None) -> (output, final state)."""
     sess = session(proto)
-    meta = {p.key: p.value for p in proto.metadata_props}
-    names = list(initial_state(meta))
-    x = mix()[:6000]
+    outputs = [o.name for o in sess.get_outputs()]
+    start = {i.name: np.full([d if isinstance(d, int) else 0 for d in i.shape], -1 if i.name == "state.level" else 0,
+                             np.float32) for i in sess.get_inputs() if i.name.startswith("state.")}
 
-    def run(plan):
-        state, ys = initial_state(meta), []
+    def run(plan, state=None):
+        state, ys = dict(state or start), []
         for (w, lo, hi) in plan:
-            out, *nxt = sess.run(None, {"audio": x[lo:hi], "width": np.array(w, np.int64), **state})
+            feeds = {"audio": X6[lo:hi], **state}
+            if w is not None:
+                feeds["width"] = np.array(w, np.int64)
+            out, *nxt = sess.run(outputs, feeds)
             ys.append(out)
-            state = dict(zip(names, nxt))
-        return np.concatenate(ys)
+            state = {o.replace("next_state.", "state.", 1): v for o, v in zip(outputs[1:], nxt)}
+        return np.concatenate(ys), state
+    return run
 
-    switched = run([(8, 0, 3000), (3, 3000, 6000)])
-    fresh3 = run([(3, 3000, 6000)])
-    assert np.array_equal(switched[3000:], fresh3)
-    kept = run([(3, 0, 3000), (3, 3000, 6000)])
-    assert np.array_equal(kept, run([(3, 0, 6000)])[:6000]) or esr_db(kept, run([(3, 0, 6000)])) < -130
-    # a width that is not offered selects the largest offered width below it (6 -> 3), else the narrowest
-    assert np.array_equal(run([(6, 0, 3000)]), run([(3, 0, 3000)]))
-    assert np.array_equal(run([(1, 0, 3000)]), run([(3, 0, 3000)]))
+
+X6 = mix()[:6000]
+
+
+@pytest.mark.spec("7.3", "9.2", "9.3")
+@pytest.mark.parametrize("name", ["A2", "slim8"])
+def test_graphs_start_reset_and_switch_width_without_metadata(name):
+    """Fed state.level = -1 to start, both forms equal the reference, and the all-widths graph
+    restarts a newly selected width itself: no metadata needed."""
+    model = load_model(name)
+    levels = model.widths()
+    values = width_values(levels)
+    ref = {lv.label: NumpyStreamer(model, lv.label).process(X6) for lv in levels}
+    dynamic = _client(export(model))
+    for lv, v in zip(levels, values):
+        fixed = _client(export(model, lv.label))
+        y, state = fixed([(None, 0, 2500), (None, 2500, 6000)])
+        assert max_abs_error(y, ref[lv.label]) < 2e-5
+        again, _ = fixed([(None, 0, 3000)], {**state, "state.level": np.full((1, 1, 1), -1, np.float32)})  # reset
+        assert np.array_equal(again[:2500], y[:2500])
+        y, _ = dynamic([(v, 0, 2500), (v, 2500, 6000)])
+        assert max_abs_error(y, ref[lv.label]) < 2e-5
+    first, last = levels[0], levels[-1]
+    switched, _ = dynamic([(values[-1], 0, 3000), (values[0], 3000, 4000), (values[0], 4000, 6000)])
+    fresh = NumpyStreamer(model, first.label).process(X6[3000:])
+    assert max_abs_error(switched[:3000], ref[last.label][:3000]) < 2e-5
+    assert max_abs_error(switched[3000:], fresh) < 2e-5
+    # a width that is not offered selects the largest offered width below it, else the narrowest
+    below, _ = dynamic([(values[0] - 1, 0, 3000)])
+    assert np.array_equal(below, dynamic([(values[0], 0, 3000)])[0])
+
+
+@pytest.mark.spec("9.2", "9.3")
+def test_state_traffic_does_not_grow_with_the_levels(shared):
+    """An all-widths graph carries one level's state (plus state.level), however many levels."""
+    for model in (load_model("A2"), load_model("slim8"),
+                  _model(shared / "models/real/NeuralAmpModelerCore/example_models/slimmable_container.nam")):
+        meta = {p.key: p.value for p in export(model).metadata_props}
+        most = max(len(export(model, lv.label).graph.output) - 1 for lv in model.widths())  # level included
+        assert len(meta["namx.state_inputs"].split(",")) == most
+        def shapes(text):
+            return np.array([[int(d) for d in s.split("x")] for s in text.split(",")])
+        per_level = np.stack([shapes(lv) for lv in meta["namx.level_state_shapes"].split(";")])
+        assert len(per_level) == len(model.widths())
+        assert np.array_equal(shapes(meta["namx.state_max_shapes"]), per_level.max(axis=0))
 
 
 @pytest.mark.spec("9.1", "9.2", "9.4")
@@ -143,26 +182,36 @@ def test_graphs_are_valid_and_self_describing(width):
     assert [o.removeprefix("next_state.") for o in outputs[1:]] == [s.removeprefix("state.") for s in states]
     init = initial_state(meta)
     assert list(init) == states
+    assert states[0] == "state.level" and init["state.level"].item() == (0 if width == "3" else 1)
+    assert not any(i.name in inputs for i in proto.graph.initializer)  # no defaults: web/node cannot feed them
     if width is not None:
         assert meta["namx.width"] == width and meta["namx.receptive_field"] == "6347"
-        assert not proto.graph.initializer or all(i.name not in inputs for i in proto.graph.initializer)
 
 
 @pytest.mark.spec("9.3")
-def test_fixed_graph_has_no_weight_slicing_and_dynamic_graph_does(shared):
+def test_fixed_graph_has_no_weight_slicing_and_dynamic_graph_slices_one_copy(shared):
     model = _model(shared / "models/slimmable/wavenet_sliced_c8_w2468.nam")
 
-    def sliced_initializers(proto):
-        inits = {i.name for i in proto.graph.initializer}
-        return [n for n in proto.graph.node if n.op_type == "Slice" and n.input[0] in inits]
-    assert not sliced_initializers(export(model, "4"))
-    dynamic = export(model)
-    assert len(sliced_initializers(dynamic)) > 20
-    # one copy of the weights (the per-level initial states aside): as many as the widest fixed graph's
-    def weight_floats(proto):
+    def sliced_initializers(graph, inits):
+        found = [n for n in graph.node if n.op_type == "Slice" and n.input[0] in inits]
+        for node in graph.node:
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    found += sliced_initializers(a.g, inits)
+        return found
+
+    def weight_floats(proto):  # the root graph's constants, level tables aside
         return sum(int(np.prod(i.dims)) for i in proto.graph.initializer
-                   if i.data_type == onnx.TensorProto.FLOAT and not i.name.startswith("init."))
-    assert weight_floats(dynamic) == weight_floats(export(model, "8"))
+                   if i.data_type == onnx.TensorProto.FLOAT and not i.name.startswith("level"))
+    fixed = export(model, "4")
+    assert not sliced_initializers(fixed.graph, {i.name for i in fixed.graph.initializer})
+    dynamic = export(model)
+    assert len(sliced_initializers(dynamic.graph, {i.name for i in dynamic.graph.initializer})) > 20
+    # one copy of the weights in the file: as many as one branch of the widest fixed graph holds
+    widest = export(model, "8")
+    keep = next(a.g for a in next(n for n in widest.graph.node if n.op_type == "If").attribute if a.name == "then_branch")
+    assert weight_floats(dynamic) == sum(int(np.prod(i.dims)) for i in keep.initializer
+                                         if i.data_type == onnx.TensorProto.FLOAT) > 10000
 
 
 @pytest.mark.spec("7.1", "9.2")
@@ -204,7 +253,7 @@ def test_example_app_needs_only_onnxruntime_numpy_soundfile(tmp_path, shared, go
                if isinstance(node, (ast.Import, ast.ImportFrom)) for a in getattr(node, "names", [])}
     imports |= {node.module.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert imports <= {"argparse", "base64", "sys", "numpy", "onnxruntime", "soundfile"}, imports
+    assert imports <= {"argparse", "base64", "binascii", "sys", "numpy", "onnxruntime", "soundfile"}, imports
     model = tmp_path / "a2.onnx"
     model.write_bytes(export(load_model("example")).SerializeToString())
     sf.write(tmp_path / "in.wav", golden_input, 48000, subtype="FLOAT")
@@ -218,6 +267,32 @@ def test_example_app_needs_only_onnxruntime_numpy_soundfile(tmp_path, shared, go
     assert_matches_golden(sf.read(tmp_path / "out.wav", dtype="float32")[0], entry, shared, "float32")
 
 
+@pytest.mark.spec("9.2", "9.4")
+@pytest.mark.parametrize("key, value, message", [
+    ("namx.spec_version", "2.0", "namx.spec_version '2.0' is not one this program knows (1.0)"),
+    ("namx.initial_state", "AAAAAA==", "malformed state metadata (namx.state_inputs, namx.state_shapes and"),
+    ("namx.initial_state", "not base64!", "malformed state metadata"),
+    ("namx.state_shapes", "1x4", "malformed state metadata"),
+    ("namx.state_shapes", "1xAx5", "malformed state metadata"),
+    ("namx.state_inputs", None, "metadata has no namx.state_inputs"),
+])
+def test_example_app_refuses_unknown_versions_and_malformed_state_metadata(tmp_path, key, value, message):
+    proto = export(load_model("example"), "3")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if value is None:
+        del meta[key]
+    else:
+        meta[key] = value
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, meta)
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    sf.write(tmp_path / "in.wav", np.zeros(100, np.float32), 48000, subtype="FLOAT")
+    r = subprocess.run([sys.executable, str(REPO / "examples" / "onnx_stream.py"), str(tmp_path / "m.onnx"),
+                        str(tmp_path / "in.wav"), str(tmp_path / "out.wav")], capture_output=True, text=True)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out.wav").exists()
+
+
 def test_width_values_label_i_levels_by_index(shared):
     model = _model(shared / "models/real/NeuralAmpModelerCore/example_models/slimmable_container.nam")
     assert width_values(model.widths()) == [0, 1, 2]
@@ -228,11 +303,11 @@ def test_width_values_label_i_levels_by_index(shared):
 def test_spec_onnx_binding_matches_the_exporter():
     """Spec §9's tables are the exporter's own definitions."""
     from namx.converters.onnx.builder import STATE_IN, STATE_OUT
-    from namx.converters.onnx.graph import AUDIO_IN, AUDIO_OUT, IR_VERSION, WIDTH_IN
+    from namx.converters.onnx.graph import AUDIO_IN, AUDIO_OUT, IR_VERSION, LEVEL_STATE, WIDTH_IN
     spec = (REPO / "spec" / "a2" / "1.0" / "A2.md").read_text()
     section = spec.split("## 9. ONNX binding")[1].split("\n## 10.")[0]
     meta_rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", section.split("### 9.4")[1], re.M)
-    assert dict(meta_rows) == METADATA
+    assert dict(meta_rows) == METADATA and len(meta_rows) == len(METADATA)
     io_rows = re.findall(r"^\| `([^`]+)` \| ", section.split("### 9.1")[1].split("### 9.2")[0], re.M)
-    assert io_rows == [AUDIO_IN, WIDTH_IN, f"{STATE_IN}<name>", AUDIO_OUT, f"{STATE_OUT}<name>"]
+    assert io_rows == [AUDIO_IN, WIDTH_IN, STATE_IN + LEVEL_STATE, f"{STATE_IN}<name>", AUDIO_OUT, f"{STATE_OUT}<name>"]
     assert f"opset {OPSET} (IR version {IR_VERSION})" in section

@@ -4,7 +4,8 @@
     proto = export(model, width="8")   # a fixed-width graph with pruned weights: audio, state.*
 
 Both return an onnx.ModelProto that passes onnx.checker (full check) and strict shape inference,
-with metadata_props describing it (METADATA below) and carrying the initial state.
+with metadata_props describing it (METADATA below) and carrying the initial state. Both start
+and reset themselves: a call that feeds no state starts from the initial state (graph.py).
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ METADATA = {
     "namx.state_inputs": "state input names in order, comma-separated",
     "namx.state_outputs": "matching state output names, same order",
     "namx.state_shapes": "shape of each state in the initial state, e.g. 1x9x1195, comma-separated",
+    "namx.state_max_shapes": "per state, the largest size of each dimension over the graph's levels",
+    "namx.level_state_shapes": "per level of the graph, the state shapes while it runs; levels separated by ;",
     "namx.initial_state": "the initial state: every state in order, little-endian float32, base64",
     "nam.architecture": "the .nam file's architecture",
     "nam.version": "the .nam file's version",
@@ -57,13 +60,17 @@ def export(model: Model, width=None) -> onnx.ModelProto:
                         "channels; the ONNX binding streams mono (1 in, 1 out) models only")
     levels = model.widths()
     if width is None:
-        graph, start = dynamic_model(model)
+        built = dynamic_model(model)
         chosen = levels
     else:
         level = select(model, width)
-        graph, start = fixed_model(model.at(level))
+        built = fixed_model(model, level)
         chosen = [level]
+    graph, start, per_level = built.model, built.start(), built.level_shapes()
     states = list(start)
+
+    def shapes(items):
+        return ",".join("x".join(map(str, s)) for s in items)
     meta = {
         "namx.spec_version": SPEC_VERSION, "namx.version": __version__,
         "namx.graph": "dynamic" if width is None else "fixed",
@@ -74,7 +81,9 @@ def export(model: Model, width=None) -> onnx.ModelProto:
         "namx.prewarm_samples": ",".join(str(prewarm_samples(model.at(lv))) for lv in chosen),
         "namx.state_inputs": ",".join(STATE_IN + n for n in states),
         "namx.state_outputs": ",".join(STATE_OUT + n for n in states),
-        "namx.state_shapes": ",".join("x".join(map(str, start[n].shape)) for n in states),
+        "namx.state_shapes": shapes(start[n].shape for n in states),
+        "namx.state_max_shapes": shapes(np.max(per_level, axis=0).tolist()),
+        "namx.level_state_shapes": ";".join(shapes(lv) for lv in per_level),
         "namx.initial_state": base64.b64encode(
             b"".join(np.ascontiguousarray(start[n], "<f4").tobytes() for n in states)).decode("ascii"),
         "nam.architecture": model.architecture, "nam.version": model.version,

@@ -3,11 +3,9 @@
 Architecture builders (wavenet.py, lstm.py, ...) never create initializers directly. They ask a
 `Params` for every tensor and channel count by a stable name:
 
-- FixedParams: each tensor becomes a constant, each count a Python int (fixed-width graphs);
-- CollectParams: records what one width level asks for (first pass of a dynamic graph);
-- SlicedParams: the full model's tensor, sliced in-graph to the active level's leading block,
-  with per-level ends looked up by the level index (channel-sliced dynamic graphs). The ends come
-  from `model.at(level)`, so namx/widths.py stays the one definition of slicing.
+- FixedParams: each tensor becomes a constant, each count a Python int;
+- CollectParams: also records what one width level asks for (graph.py builds each level from
+  these records, so namx/widths.py stays the one definition of slicing).
 """
 from __future__ import annotations
 
@@ -16,43 +14,46 @@ import onnx_ir as ir
 
 INT64_MAX = np.iinfo(np.int64).max
 STATE_IN, STATE_OUT = "state.", "next_state."  # state input / output name prefixes (spec: ONNX binding)
-# A channel count ("dim") is a Python int in fixed graphs, or an int64 tensor of shape [1] when it
-# depends on the width level at run time.
 
 
 class Builder:
-    """Records nodes for one (sub)graph; constants live in the root builder's initializers."""
+    """Records nodes for one (sub)graph; constants live in the root builder's initializers, or a
+    local subgraph's own."""
 
-    def __init__(self, root: Builder | None = None):
+    def __init__(self, parent: Builder | None = None, local: bool = False):
         self.tape = ir.tape.Tape()
-        self.root = root or self
-        if root is None:
+        self.root = parent.root if parent else self
+        self.store = self if parent is None or local else parent.store  # whose initializers constants join
+        if self.store is self:
             self.initializers: list[ir.Value] = []
             self._consts: dict = {}  # small constants are shared: (name, dtype, shape, bytes) -> value
+        if parent is None:
             self._names: set[str] = set()
             self._count = 0  # one counter for every value name in the model: subgraphs share names with it
 
-    def sub(self) -> Builder:
-        """A builder for a subgraph (If branch) sharing this graph's constants."""
-        return Builder(self.root)
+    def sub(self, local: bool = False) -> Builder:
+        """A builder for a subgraph (If branch): it shares this graph's constants, or with `local`
+        keeps its own as the subgraph's initializers (ONNX Runtime then passes the branch fewer
+        outer-scope values on every call)."""
+        return Builder(self, local)
 
     # ---- constants ---------------------------------------------------------------------------
     def const(self, array, name: str) -> ir.Value:
-        root = self.root
+        root, store = self.root, self.store
         arr = np.asarray(array)
         arr = np.ascontiguousarray(arr) if arr.ndim else arr  # ascontiguousarray would make a scalar 1-D
         key = (name, arr.dtype.str, arr.shape, arr.tobytes()) if arr.size <= 64 else None
-        if key is not None and key in root._consts:
-            return root._consts[key]
+        if key is not None and key in store._consts:
+            return store._consts[key]
         unique, n = name, 1
         while unique in root._names:
             unique, n = f"{name}_{n}", n + 1
         value = ir.Value(name=unique, shape=ir.Shape(arr.shape), type=ir.TensorType(ir.DataType.from_numpy(arr.dtype)),
                          const_value=ir.tensor(arr, name=unique))
-        root.initializers.append(value)
+        store.initializers.append(value)
         root._names.add(unique)
         if key is not None:
-            root._consts[key] = value
+            store._consts[key] = value
         return value
 
     def ints(self, values) -> ir.Value:
@@ -99,9 +100,6 @@ class FixedParams:
     def dim(self, name: str, n: int):
         return int(n)
 
-    def dynamic(self, name: str) -> bool:
-        return False
-
 
 class CollectParams(FixedParams):
     """Records the tensors and counts one level's build asks for (the graph it builds is discarded)."""
@@ -120,64 +118,25 @@ class CollectParams(FixedParams):
         return int(n)
 
 
-class SlicedParams:
-    """The full model's tensors, sliced in-graph to the active level (channel-sliced models)."""
-
-    def __init__(self, b: Builder, levels: list[CollectParams], level: ir.Value):
-        self.b, self.levels, self.level = b, levels, level
-        self._gathered: dict = {}
-
-    def _per_level(self, table: np.ndarray, name: str) -> ir.Value:
-        key = (name, table.tobytes())
-        if key not in self._gathered:
-            # Gather (not a Python-side choice): the level is only known when the graph runs
-            self._gathered[key] = self.b.op("Gather", self.b.const(table, name), self.level, axis=0)
-        return self._gathered[key]
-
-    def tensor(self, name, full):
-        full = np.asarray(full, np.float32)
-        arrays = [p.tensors[name] for p in self.levels]
-        if all(a.shape == full.shape and np.array_equal(a, full) for a in arrays):
-            return self.b.const(full, name)
-        for lv, a in enumerate(arrays):
-            block = full[tuple(slice(0, n) for n in a.shape)]
-            if a.ndim != full.ndim or not np.array_equal(a, block):
-                raise AssertionError(f"{name}: level {lv} is not a leading block of the full tensor")
-        ends = np.asarray([a.shape for a in arrays], np.int64)
-        return self.b.op("Slice", self.b.const(full, name), self.b.ints([0] * full.ndim),
-                         self._per_level(ends, f"{name}.ends"), self.b.ints(range(full.ndim)))
-
-    def dim(self, name, n):
-        values = [p.dims[name] for p in self.levels]
-        if len(set(values)) == 1:
-            return values[0]
-        return self._per_level(np.asarray(values, np.int64).reshape(-1, 1), f"{name}.dim")
-
-    def dynamic(self, name) -> bool:
-        return len({p.dims[name] for p in self.levels}) > 1
-
-
 # ---- state -------------------------------------------------------------------------------------
 
 class States:
     """State tensors of one graph: read() declares an input state.<name>, write() its next value.
 
-    `rows` may be dynamic (dynamic graphs). `zero` is the state before prewarm (zeros, or an LSTM's
-    stored h0/c0); the exporter replaces it with the prewarmed initial state.
+    `zero` is the state before prewarm (zeros, or an LSTM's stored h0/c0); the exporter replaces it
+    with the prewarmed initial state.
     """
 
     def __init__(self):
         self.specs: dict[str, dict] = {}
         self.inputs: dict[str, ir.Value] = {}
         self.outputs: dict[str, ir.Value] = {}
-        self.override: dict[str, ir.Value] = {}  # dynamic graphs: effective values after the width rule
         self._read: set[str] = set()
 
     def declare(self, name: str, rows, length: int, zero: np.ndarray) -> None:
         self.specs[name] = {"rows": rows, "length": length, "zero": np.asarray(zero, np.float32)}
-        dim = rows if isinstance(rows, int) else f"rows_{name}"
         self.inputs[name] = ir.Value(name=f"{STATE_IN}{name}", type=ir.TensorType(ir.DataType.FLOAT),
-                                     shape=ir.Shape([1, dim, length]))
+                                     shape=ir.Shape([1, rows, length]))
 
     def read(self, name: str, rows, length: int, zero: np.ndarray) -> ir.Value:
         if name in self._read:
@@ -185,7 +144,7 @@ class States:
         self._read.add(name)
         if name not in self.inputs:
             self.declare(name, rows, length, zero)
-        return self.override.get(name, self.inputs[name])
+        return self.inputs[name]
 
     def write(self, name: str, value: ir.Value) -> None:
         self.outputs[name] = value

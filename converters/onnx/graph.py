@@ -1,14 +1,20 @@
 """Assemble streaming ONNX graphs (spec §9, ONNX binding).
 
-- fixed_model(plain): one width, pruned weights: inputs audio + state.*, outputs audio_out + next_state.*
-- dynamic_model(model): all widths in one graph; extra input `width` and state `state.level`.
-  Channel-sliced WaveNets keep one set of weights and slice them in-graph; containers select
-  their submodel with If. The graph applies the width-change rule itself (spec §7.3): when the
-  level differs from `state.level`, the incoming state is replaced by that level's initial state.
+- fixed_model(model, level): one width, pruned weights: inputs audio, state.level, state.*
+- dynamic_model(model): all widths in one graph: inputs audio, width, state.level, state.*
 
-The initial (prewarmed) state travels in the file's metadata (METADATA_INITIAL_STATE: the states
-in order as little-endian float32, base64), readable with onnxruntime alone. State inputs have no
-defaults: ONNX Runtime warns about every input that also has an initializer.
+Both start, reset and (all widths) change width without the metadata: `state.level` holds the
+level index the previous block ran; fed -1, or any level but the one this block runs (a fixed
+graph's own; the one `width` selects), the graph ignores the incoming state and runs the level
+from its own initial state, constants it carries (spec §7.3). Each level is an `If` with two
+copies of its network, one fed the incoming state and one the constants (an `If` choosing
+between state tensors would copy every state every block). The levels of an all-widths graph
+are chosen by a binary tree of `If`s and share one set of state tensors (slot i is the i-th state
+of whichever level runs), so a call carries one level's state however many levels there are.
+A channel-sliced model keeps one copy of the weights: each level slices the full tensors with
+constant bounds, which ONNX Runtime folds when it loads the graph. Constants live in the branch
+that uses them, so the `If`s pass few outer-scope values down. (Inputs with default values would
+start a stream for free, but onnxruntime-node and -web cannot feed such inputs.)
 """
 from __future__ import annotations
 
@@ -16,21 +22,24 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 
-from namx import SPEC_VERSION, __version__
+from namx import __version__
 from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
-from namx.stats import prewarm_samples, receptive_field
+from namx.stats import prewarm_samples
+from namx.widths import WidthLevel
 
 from . import convnet, linear, lstm, wavenet
-from .builder import STATE_IN, STATE_OUT, Builder, CollectParams, FixedParams, SlicedParams, States
+from .builder import STATE_IN, STATE_OUT, Builder, CollectParams, States
 
 OPSET = 17
 IR_VERSION = 8
 AUDIO_IN, AUDIO_OUT, WIDTH_IN, LEVEL_STATE = "audio", "audio_out", "width", "level"
+START_LEVEL = -1.0  # state.level fed to start or reset: no level ran yet
 BUILDERS = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build}
 PREWARM_CHUNK = 1 << 16
+FLOAT = ir.TensorType(ir.DataType.FLOAT)
 
 
-def build_net(b: Builder, P, S: States, model: Model, x, prefix: str):
+def build_net(b: Builder, P, S, model: Model, x, prefix: str):
     """Append the ops of a plain model (any architecture) to b; x and the result are [1, C, T]."""
     for cls, build in BUILDERS.items():
         if isinstance(model.net, cls):
@@ -39,50 +48,25 @@ def build_net(b: Builder, P, S: States, model: Model, x, prefix: str):
 
 
 def _audio_in() -> ir.Value:
-    return ir.Value(name=AUDIO_IN, type=ir.TensorType(ir.DataType.FLOAT), shape=ir.Shape(["T"]))
+    return ir.Value(name=AUDIO_IN, type=FLOAT, shape=ir.Shape(["T"]))
 
 
-def _finish(b: Builder, inputs, outputs, states: States) -> ir.Model:
-    for name, value in states.outputs.items():
-        value.name = STATE_OUT + name
-        value.type, value.shape = states.inputs[name].type, states.inputs[name].shape
-    # next states come out in the order their inputs go in (apps zip them back together)
-    graph = ir.Graph(inputs=[*inputs, *states.inputs.values()], outputs=[*outputs, *map(states.outputs.get, states.inputs)],
-                     nodes=b.tape.nodes, initializers=b.initializers, opset_imports={"": OPSET}, name="namx")
+def _typed(v: ir.Value, shape) -> ir.Value:
+    v.type, v.shape = FLOAT, ir.Shape(shape)
+    return v
+
+
+def _model(b: Builder, inputs, outputs) -> ir.Model:
+    graph = ir.Graph(inputs=inputs, outputs=outputs, nodes=b.tape.nodes, initializers=b.initializers,
+                     opset_imports={"": OPSET}, name="namx")
     return ir.Model(graph, ir_version=IR_VERSION, producer_name="namx", producer_version=__version__)
 
 
-def _plain_graph(b: Builder, P, S: States, plain: Model, prefix: str = ""):
-    audio = _audio_in()
-    x = b.op("Reshape", audio, b.ints([1, 1, -1]))
-    y = build_net(b, P, S, plain, x, prefix)
-    out = b.op("Reshape", y, b.ints([-1]))
-    out.name, out.type, out.shape = AUDIO_OUT, ir.TensorType(ir.DataType.FLOAT), ir.Shape(["T"])
-    return audio, out
-
-
-def fixed_model(plain: Model) -> tuple[ir.Model, dict[str, np.ndarray]]:
-    """The fixed-width graph of a plain model and its initial state (by state name)."""
-    b = Builder()
-    S = States()
-    audio, out = _plain_graph(b, FixedParams(b), S, plain)
-    model = _finish(b, [audio], [out], S)
-    return model, _prewarm(model, prewarm_samples(plain), S)
-
-
-def _prewarm(model: ir.Model, n: int, S: States) -> dict[str, np.ndarray]:
-    """Run n zeros through the graph from its zero state; return the resulting state (spec §7.1)."""
-    state = {name: s["zero"] for name, s in S.specs.items()}
-    if n == 0 or not state:
-        return state
-    session = _session(to_proto(model, check=False))
-    feeds_names = [STATE_IN + name for name in state]
-    while n > 0:
-        k = min(n, PREWARM_CHUNK)
-        outs = session.run(None, {AUDIO_IN: np.zeros(k, np.float32), **dict(zip(feeds_names, state.values()))})
-        state = dict(zip(state, outs[1:]))
-        n -= k
-    return state
+def to_proto(model: ir.Model, check: bool = True) -> onnx.ModelProto:
+    proto = ir.serde.serialize_model(model)
+    if check:
+        onnx.checker.check_model(proto, full_check=True)
+    return proto
 
 
 def _session(proto: onnx.ModelProto):
@@ -93,133 +77,204 @@ def _session(proto: onnx.ModelProto):
     return ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
-def to_proto(model: ir.Model, check: bool = True) -> onnx.ModelProto:
-    proto = ir.serde.serialize_model(model)
-    if check:
-        onnx.checker.check_model(proto, full_check=True)
-    return proto
+class _Level:
+    """One width level: its plain model, the tensors it asks for, its states and initial state.
+
+    The initial state comes from running the level's plain graph (the state fed in, no rule) on
+    prewarm zeros from its zero state (spec §7.1).
+    """
+
+    def __init__(self, plain: Model, index: int):
+        self.plain, self.index = plain, index
+        b = Builder()
+        self.params, states = CollectParams(b), States()
+        audio = _audio_in()
+        y = build_net(b, self.params, states, plain, b.op("Reshape", audio, b.ints([1, 1, -1])), "")
+        out = _typed(b.op("Reshape", y, b.ints([-1])), ["T"])
+        self.names = list(states.specs)
+        for name, value in states.outputs.items():
+            value.name = STATE_OUT + name
+            value.type, value.shape = states.inputs[name].type, states.inputs[name].shape
+        raw = _model(b, [audio, *states.inputs.values()], [out, *map(states.outputs.get, self.names)])
+        self.initial = self._prewarm(raw, {n: states.specs[n]["zero"] for n in self.names})
+
+    def _prewarm(self, raw: ir.Model, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n = prewarm_samples(self.plain)
+        if n == 0 or not state:
+            return state
+        session = _session(to_proto(raw, check=False))
+        feeds = [STATE_IN + name for name in state]
+        while n > 0:
+            k = min(n, PREWARM_CHUNK)
+            outs = session.run(None, {AUDIO_IN: np.zeros(k, np.float32), **dict(zip(feeds, state.values()))})
+            state = dict(zip(state, outs[1:]))
+            n -= k
+        return state
 
 
-# ---- all widths in one graph ---------------------------------------------------------------------
+class _LevelParams:
+    """One level's tensors as constants of the builder given: its own, or (with `full`) a
+    constant-bound Slice of the model's full tensor, which ONNX Runtime folds when it loads the
+    graph (one copy of a channel-sliced model's weights in the file)."""
+
+    def __init__(self, b: Builder, level: int, full: dict | None = None, full_consts: dict | None = None):
+        self.b, self.level, self.full, self.full_consts = b, level, full or {}, full_consts
+        self._made: dict[str, ir.Value] = {}
+
+    def tensor(self, name: str, array) -> ir.Value:
+        if name not in self._made:
+            self._made[name] = self._make(name, np.asarray(array, np.float32))
+        return self._made[name]
+
+    def _make(self, name, a):
+        full = self.full.get(name)
+        if full is None or full.ndim != a.ndim or not np.array_equal(full[tuple(map(slice, a.shape))], a):
+            return self.b.const(a, f"L{self.level}.{name}")
+        if name not in self.full_consts:  # in the root graph: one constant for every level
+            self.full_consts[name] = self.b.root.const(full, name)
+        # a Slice even when it keeps everything: folded, it becomes the branch's own constant, which
+        # ONNX Runtime then need not pass down through every If on the way
+        return self.b.op("Slice", self.full_consts[name], self.b.ints([0] * a.ndim), self.b.ints(a.shape),
+                         self.b.ints(range(a.ndim)))
+
+    def dim(self, name: str, n: int) -> int:
+        return int(n)
+
+
+class _Feed:
+    """The States interface of the architecture builders, reading from given values."""
+
+    def __init__(self, values: dict[str, ir.Value]):
+        self.values, self.outputs = values, {}
+
+    def read(self, name, rows, length, zero):
+        return self.values[name]
+
+    def write(self, name, value):
+        self.outputs[name] = value
+
+
+def _state_input(name: str, shape) -> ir.Value:
+    return ir.Value(name=STATE_IN + name, type=FLOAT, shape=ir.Shape(shape))
+
+
+class _Graph:
+    """A fixed graph (one level, no `width`) or an all-widths graph (several levels, `width`)."""
+
+    def __init__(self, plans: list[_Level], width_values: list[int] | None, full=None):
+        self.plans, self.full, self.full_consts = plans, full, {}
+        self.b = b = Builder()
+        audio = _audio_in()
+        self.x = b.op("Reshape", audio, b.ints([1, 1, -1]))
+        self.previous = _state_input(LEVEL_STATE, [1, 1, 1])
+        self.slots = self._slots()
+        inputs = [audio]
+        if width_values is None:  # fixed: its own level, always
+            index = plans[0].index
+            self.level = None  # one level: no tree to walk
+            next_level = b.op("Identity", b.const(np.full((1, 1, 1), index, np.float32), f"level_{index}_f32"))
+        else:
+            width = ir.Value(name=WIDTH_IN, type=ir.TensorType(ir.DataType.INT64), shape=ir.Shape([]))
+            inputs.append(width)
+            table, table_f = _level_tables(width_values)
+            clipped = b.op("Clip", width, b.const(np.int64(0), "zero"), b.const(np.int64(len(table) - 1), "top"))
+            self.level = b.op("Gather", b.const(table, "level_of_width"), clipped, axis=0)
+            next_level = b.op("Gather", b.const(table_f, "level_of_width_f32"), clipped, axis=0)
+        outs = self._tree(b, 0, len(plans))
+        outs = [outs[0], next_level, *outs[1:]]
+        state_inputs = [self.previous, *(v for _, v in self.slots)]
+        self.names = [LEVEL_STATE, *(n for n, _ in self.slots)]
+        _typed(outs[0], ["T"]).name = AUDIO_OUT
+        for value, inp, name in zip(outs[1:], state_inputs, self.names):
+            _typed(value, inp.shape).name = STATE_OUT + name
+        self.model = _model(b, [*inputs, *state_inputs], outs)
+
+    def _slots(self) -> list[tuple[str, ir.Value]]:
+        """Slot i: the i-th state of each level; named after the widest level that has one."""
+        n = max(len(p.names) for p in self.plans)
+        slots = []
+        for i in range(n):
+            name = next(p.names[i] for p in reversed(self.plans) if i < len(p.names))
+            shapes = [p.initial[p.names[i]].shape if i < len(p.names) else (1, 0, 0) for p in self.plans]
+            dims = [shapes[0][d] if len({s[d] for s in shapes}) == 1 else f"{name}_{'_rl'[d]}" for d in range(3)]
+            slots.append((name, _state_input(name, dims)))
+        return slots
+
+    def _tree(self, b: Builder, lo: int, hi: int) -> list[ir.Value]:
+        if hi - lo == 1:
+            return self._leaf(b, self.plans[lo])
+        mid = (lo + hi) // 2
+        low, high = b.sub(), b.sub()
+        branches = [self._branch(sb, self._tree(sb, a, z), f"levels_{a}_{z}") for sb, a, z in ((low, lo, mid), (high, mid, hi))]
+        below = b.op("Less", self.level, b.const(np.int64(self.plans[mid].index), f"level_{self.plans[mid].index}"))
+        return b.op_multi("If", [below], 1 + len(self.slots), then_branch=branches[0], else_branch=branches[1])
+
+    def _leaf(self, b: Builder, plan: _Level) -> list[ir.Value]:
+        """Level `plan`: continue from the incoming state if it ran last, else from its initial state.
+        Each branch holds its own copy of the level's network and constants."""
+        incoming = {n: self.slots[i][1] for i, n in enumerate(plan.names)}
+        if not plan.names:
+            return self._run(b, _LevelParams(b, plan.index, self.full, self.full_consts), plan, {})
+        keep, fresh = b.sub(local=True), b.sub(local=True)
+        initial = {n: fresh.const(plan.initial[n], f"initial.L{plan.index}.{n}") for n in plan.names}
+        same = b.op("Equal", self.previous, b.const(np.full((1, 1, 1), plan.index, np.float32), f"level_{plan.index}_f32"))
+        kept, started = (self._run(sb, _LevelParams(sb, plan.index, self.full, self.full_consts), plan, states)
+                         for sb, states in ((keep, incoming), (fresh, initial)))
+        return b.op_multi("If", [same], 1 + len(self.slots),
+                          then_branch=self._branch(keep, kept, f"keep{plan.index}"),
+                          else_branch=self._branch(fresh, started, f"start{plan.index}"))
+
+    def _run(self, b: Builder, P, plan: _Level, states: dict[str, ir.Value]) -> list[ir.Value]:
+        S = _Feed(states)
+        y = b.op("Reshape", build_net(b, P, S, plan.plain, self.x, ""), b.ints([-1]))
+        empty = np.zeros((1, 0, 0), np.float32)
+        rest = [b.op("Identity", b.const(empty, "empty_state")) for _ in self.slots[len(plan.names):]]
+        return [y, *(S.outputs[n] for n in plan.names), *rest]
+
+    def _branch(self, b: Builder, outputs: list[ir.Value], name: str) -> ir.Graph:
+        _typed(outputs[0], ["T"])
+        for v, (_, slot) in zip(outputs[1:], self.slots):
+            _typed(v, slot.shape)
+        return ir.Graph(inputs=[], outputs=outputs, nodes=b.tape.nodes, name=name,
+                        initializers=b.initializers if b.store is b else ())
+
+    def start(self) -> dict[str, np.ndarray]:
+        """The widest level's initial state, by state name: the metadata's."""
+        widest = self.plans[-1]
+        state = {LEVEL_STATE: np.full((1, 1, 1), widest.index, np.float32)}
+        for i, (name, _) in enumerate(self.slots):
+            state[name] = widest.initial[widest.names[i]] if i < len(widest.names) else np.zeros((1, 0, 0), np.float32)
+        return state
+
+    def level_shapes(self) -> list[list[tuple[int, ...]]]:
+        """Per level, the shape of every state while that level runs."""
+        return [[(1, 1, 1), *(p.initial[p.names[i]].shape if i < len(p.names) else (1, 0, 0)
+                              for i in range(len(self.slots)))] for p in self.plans]
+
+
+def fixed_model(model: Model, level: WidthLevel):
+    """The fixed-width graph of one level of `model`, with pruned weights."""
+    return _Graph([_Level(model.at(level), level.index)], None)
+
+
+def dynamic_model(model: Model):
+    """One graph for every width, `width` an input."""
+    levels = model.widths()
+    plans = [_Level(model.at(lv), lv.index) for lv in levels]
+    full = None if isinstance(model.net, Container) else plans[-1].params.tensors
+    return _Graph(plans, width_values(levels), full)
+
 
 def width_values(levels) -> list[int]:
     """The int64 a caller feeds as `width` for each level: its channel-count label, or k for `i<k>`."""
     return [int(lv.label[1:]) if lv.label.startswith("i") else int(lv.label) for lv in levels]
 
 
-def _level_of(b: Builder, width: ir.Value, values: list[int]) -> ir.Value:
-    """Scalar level index: the level whose value is the largest not above `width` (else the narrowest)."""
+def _level_tables(values: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables from a clipped `width` to its level: the level whose value is the largest not
+    above it, else the narrowest (int64 for the graph, float32 [., 1, 1, 1] for next_state.level)."""
     order = np.argsort(values, kind="stable")
-    ge = b.op("GreaterOrEqual", width, b.const(np.asarray(values, np.int64)[order], "width_values"))
-    count = b.op("ReduceSum", b.op("Cast", ge, to=ir.DataType.INT64), keepdims=0)
-    index = b.op("Max", b.op("Sub", count, b.const(np.int64(1), "one")), b.const(np.int64(0), "zero"))
-    return b.op("Gather", b.const(order.astype(np.int64), "width_order"), index, axis=0)
-
-
-class _Level:
-    """One width level's plain model, the tensors it asks for, its states and initial state."""
-
-    def __init__(self, plain: Model, prefix: str):
-        self.plain, self.prefix = plain, prefix
-        b = Builder()
-        self.params, self.states = CollectParams(b), States()
-        audio, out = _plain_graph(b, self.params, self.states, plain, prefix)
-        self.initial = _prewarm(_finish(b, [audio], [out], self.states), prewarm_samples(plain), self.states)
-
-
-def _branch(b: Builder, outputs: list[ir.Value], name: str) -> ir.Graph:
-    return ir.Graph(inputs=[], outputs=outputs, nodes=b.tape.nodes, name=name)
-
-
-def _typed(v: ir.Value, like: ir.Value) -> ir.Value:
-    v.type, v.shape = like.type, like.shape
-    return v
-
-
-def dynamic_model(model: Model) -> tuple[ir.Model, dict[str, np.ndarray]]:
-    """One graph for every width, `width` an input; returns it and a valid starting state."""
-    levels = model.widths()
-    container = isinstance(model.net, Container)
-    plans = [_Level(model.at(lv), f"L{i}." if container else "") for i, lv in enumerate(levels)]
-    b, S = Builder(), States()
-    audio = _audio_in()
-    width = ir.Value(name=WIDTH_IN, type=ir.TensorType(ir.DataType.INT64), shape=ir.Shape([]))
-    level = _level_of(b, width, width_values(levels))
-
-    # states: a container's levels each have their own; a sliced model's share names, with rows per level
-    names = [n for p in plans for n in p.states.specs] if container else list(plans[0].states.specs)
-    start = {}
-    for n in names:
-        owners = [p for p in plans if n in p.states.specs]
-        rows = {p.states.specs[n]["rows"] for p in owners}
-        spec = owners[-1].states.specs[n]
-        S.declare(n, rows.pop() if len(rows) == 1 else None, spec["length"], spec["zero"])
-        start[n] = owners[-1].initial[n]
-    S.declare(LEVEL_STATE, 1, 1, np.full((1, 1, 1), -1, np.float32))
-    start[LEVEL_STATE] = np.full((1, 1, 1), -1, np.float32)
-
-    # the width-change rule: on a new level, replace the incoming state by the level's initial state
-    previous = b.op("Cast", b.op("Reshape", S.inputs[LEVEL_STATE], b.ints([])), to=ir.DataType.INT64)
-    changed = b.op("Not", b.op("Equal", previous, level))
-    then_b, else_b = b.sub(), b.sub()
-    then_out, else_out = [], []
-    level_1d = then_b.op("Unsqueeze", level, then_b.ints([0]))  # Gather with [1] keeps the leading axis
-    for n in names:
-        owners = [p for p in plans if n in p.states.specs]
-        if container:
-            fresh = then_b.op("Identity", then_b.const(owners[0].initial[n], f"init.{n}"))
-        else:
-            stack = _stack([p.initial[n] for p in plans])
-            picked = then_b.op("Gather", then_b.const(stack, f"init.{n}"), level_1d, axis=0)
-            rows = then_b.op("Gather", then_b.const(np.asarray([[p.initial[n].shape[1]] for p in plans],
-                                                               np.int64), f"init.{n}.rows"), level, axis=0)
-            fresh = then_b.slice(picked, 0, rows, axis=1)
-        then_out.append(_typed(fresh, S.inputs[n]))
-        else_out.append(_typed(else_b.op("Identity", S.inputs[n]), S.inputs[n]))
-    effective = b.op_multi("If", [changed], len(names), then_branch=_branch(then_b, then_out, "reset"),
-                           else_branch=_branch(else_b, else_out, "keep")) if names else []
-    S.override.update(zip(names, effective))
-
-    x = b.op("Reshape", audio, b.ints([1, 1, -1]))
-    if container:
-        out, nexts = _select(b, S, plans, names, level, x, 0)
-        S.outputs.update(zip(names, nexts))
-    else:
-        P = SlicedParams(b, [p.params for p in plans], level)
-        out = b.op("Reshape", build_net(b, P, S, plans[-1].plain, x, ""), b.ints([-1]))
-    out.name, out.type, out.shape = AUDIO_OUT, ir.TensorType(ir.DataType.FLOAT), ir.Shape(["T"])
-    S.write(LEVEL_STATE, b.op("Reshape", b.op("Cast", level, to=ir.DataType.FLOAT), b.ints([1, 1, 1])))
-    return _finish(b, [audio, width], [out], S), start
-
-
-def _stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Per-level initial states [1, rows_i, L], zero-padded into [levels, max rows, L]."""
-    rows = max(a.shape[1] for a in arrays)
-    out = np.zeros((len(arrays), rows, arrays[0].shape[2]), np.float32)
-    for i, a in enumerate(arrays):
-        out[i, :a.shape[1]] = a[0]
-    return out
-
-
-def _select(b: Builder, S: States, plans, names, level, x, i):
-    """If-cascade over a container's levels: level i runs its submodel, the others pass state through."""
-    def run(sb: Builder, k: int):
-        Sk = States()
-        Sk.inputs, Sk.specs, Sk.override = S.inputs, S.specs, S.override
-        y = build_net(sb, FixedParams(sb), Sk, plans[k].plain, x, plans[k].prefix)
-        nexts = [Sk.outputs[n] if n in Sk.outputs else sb.op("Identity", S.override[n]) for n in names]
-        return sb.op("Reshape", y, sb.ints([-1])), nexts
-
-    if i == len(plans) - 1:
-        return run(b, i)
-    then_b, else_b = b.sub(), b.sub()
-    y_then, s_then = run(then_b, i)
-    y_else, s_else = _select(else_b, S, plans, names, level, x, i + 1)
-    for v in (y_then, y_else):
-        v.type, v.shape = ir.TensorType(ir.DataType.FLOAT), ir.Shape(["T"])
-    for v, n in [*zip(s_then, names), *zip(s_else, names)]:
-        _typed(v, S.inputs[n])
-    outs = b.op_multi("If", [b.op("Equal", level, b.const(np.int64(i), f"level_{i}"))], 1 + len(names),
-                      then_branch=_branch(then_b, [y_then, *s_then], f"level{i}"),
-                      else_branch=_branch(else_b, [y_else, *s_else], f"above{i}"))
-    return outs[0], list(outs[1:])
+    ordered = np.asarray(values)[order]
+    table = np.asarray([order[max(int(np.searchsorted(ordered, w, "right")) - 1, 0)]
+                        for w in range(max(values) + 1)], np.int64)
+    return table, table.astype(np.float32).reshape(-1, 1, 1, 1)

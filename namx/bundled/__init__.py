@@ -33,8 +33,8 @@ def shorten(text: str) -> str:
     return text
 
 
-def load_model(spec: str) -> Model:
-    """Load a .nam file, or a bundled model by name when no such file exists."""
-    if spec in BUNDLED and not Path(spec).exists():
-        return load(path(spec))
-    return load(spec)
+def load_model(spec, limits=None) -> Model:
+    """Load a .nam file, or a bundled model by name when no such file exists (this is `namx.load`)."""
+    if isinstance(spec, str) and spec in BUNDLED and not Path(spec).exists():
+        return load(path(spec), limits)
+    return load(spec, limits)
