@@ -8,6 +8,7 @@ convert (onnx, tflite with C arrays), conform (its report) and conform export-ve
 """
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from namx.outputs import atomic_output, output_set
 
 def _mount_tmpfs(where: Path, options: str) -> bool:
     where.mkdir()
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
     return r.returncode == 0
