@@ -262,7 +262,7 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
             if log is not None:
                 done = (cases + switches)[before:]
                 failed = sum(not c["passed"] for c in done)
-                log(f"{mut.name} x {rt.name}: {len(done)} streams, {failed} failed, "
+                log(f"{mut.name} x {rt.name}: {len(done)} stream{'s' * (len(done) != 1)}, {failed} failed, "
                     f"{time.perf_counter() - opened:.1f} s (run: {time.perf_counter() - clock:.1f} s)")
     if bar is not None:
         bar.close()

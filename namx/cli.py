@@ -13,9 +13,9 @@ import sys
 
 from . import __version__, bundled
 from .converters import TARGETS
-from .runtimes import RUNTIMES
 from .errors import NamxError
 from .limits import check_block_size
+from .runtimes import RUNTIMES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -27,8 +27,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _model_arg(p):
-    p.add_argument("model", metavar="MODEL", help=f"a .nam file, a namx PyTorch checkpoint (.pt), or '{bundled.EXAMPLE}' for the bundled example")
+def _model_arg(p, **options):
+    p.add_argument("model", metavar="MODEL", help=f"a .nam file, a namx PyTorch checkpoint (.pt), or '{bundled.EXAMPLE}' for the bundled example", **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("info", help="describe a model: architecture, widths, sizes, metadata; or the runtimes here")
-    p.add_argument("model", nargs="?", metavar="MODEL", help=f"a .nam file, a namx PyTorch checkpoint (.pt), or '{bundled.EXAMPLE}' for the bundled example")
+    _model_arg(p, nargs="?")
     p.add_argument("--runtimes", action="store_true",
                    help="instead: list namx's runtimes, whether each is installed here and how to install it")
     p.add_argument("--json", action="store_true", help="print JSON for machines")

@@ -80,3 +80,16 @@ def test_info_runtimes_lists_every_runtime(capsys):
     status = json.loads(capsys.readouterr().out)
     assert status["numpy"] == {"installed": True, "reason": None}
     assert main(["info"]) == EXIT_USAGE
+
+
+def test_conform_prints_a_progress_line_per_model_and_runtime_when_not_on_a_terminal(tmp_path):
+    import re
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "namx", "conform", "--quick", "--widths", "3", "--block-sizes", "64",
+                        "--repeats", "0", "--runtime", "numpy", "--runtime", "onnxruntime", "--report",
+                        str(tmp_path / "rep")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == EXIT_OK, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("namx: example x ")]
+    assert [line.split()[3].rstrip(":") for line in lines] == ["numpy", "onnxruntime"]
+    assert all(re.search(r": 1 stream, 0 failed, [0-9.]+ s \(run: [0-9.]+ s\)$", line) for line in lines), lines

@@ -31,6 +31,11 @@ INSTALLED = installed_runtimes()[0]
 FAST = Settings(block_sizes=("64", "random"), seconds=0.05, repeats=0, quick=True)
 
 
+# Under pytest-xdist (--dist loadgroup) this module runs on one worker, so its expensive
+# module- and session-scoped fixtures are computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("conformance")
+
+
 @pytest.fixture(scope="module")
 def example():
     return bundled.load_model(bundled.EXAMPLE)
@@ -46,6 +51,7 @@ def default_run(tmp_path_factory):
     return code, folder, json.loads((folder / "report.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.spec("11.1", "11.2")
 def test_default_run_passes_on_every_installed_runtime(default_run, example):
     code, _, report = default_run
@@ -65,6 +71,7 @@ def test_default_run_passes_on_every_installed_runtime(default_run, example):
                for c in report["cases"] + report["switches"])
 
 
+@pytest.mark.slow
 @pytest.mark.spec("11.2")
 def test_report_states_what_the_spec_requires(default_run):
     _, _, report = default_run
@@ -85,6 +92,7 @@ def test_report_states_what_the_spec_requires(default_run):
     assert env["threads"] == 1 and env["cpu_count"] >= 1 and "numpy" in env["packages"]
 
 
+@pytest.mark.slow
 def test_report_schema_rejects_a_report_missing_a_required_field(default_run):
     import jsonschema
     _, _, report = default_run
@@ -98,6 +106,7 @@ def test_report_schema_rejects_a_report_missing_a_required_field(default_run):
         validate_report(broken)
 
 
+@pytest.mark.slow
 @pytest.mark.spec("11.2")
 def test_markdown_report_has_every_stream(default_run):
     _, folder, report = default_run
@@ -116,6 +125,7 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_plots_are_real_pngs(default_run):
     import matplotlib.image
     _, folder, _ = default_run
@@ -134,6 +144,7 @@ def test_run_does_not_import_matplotlib():
     assert r.stdout.strip().endswith("False")
 
 
+@pytest.mark.slow
 def test_existing_report_is_not_overwritten_without_force(default_run, capsys):
     _, folder, _ = default_run
     before = (folder / "report.json").read_bytes()
@@ -236,12 +247,14 @@ def broken_reports(example):
     return report
 
 
+@pytest.mark.slow
 def test_the_control_passes(broken_reports):
     r = broken_reports(Healthy)
     assert r["passed"] and r["runtimes"][0]["level"] == 2 and r["runtimes"][0]["precision"] == "float32"
     assert [c["reset"] is not None and c["reset"]["passed"] for c in r["cases"]] == [True, False, True, False]
 
 
+@pytest.mark.slow
 @pytest.mark.spec("8.3")
 def test_output_off_by_1e3_is_caught(broken_reports):
     r = broken_reports(OffBy1e3)
@@ -251,6 +264,7 @@ def test_output_off_by_1e3_is_caught(broken_reports):
     assert all(c["invariance"] is None or c["invariance"]["passed"] for c in r["cases"])  # wrong, but consistently
 
 
+@pytest.mark.slow
 @pytest.mark.spec("6.1", "7.3", "11.1")
 def test_ignoring_the_width_is_caught(broken_reports):
     r = broken_reports(IgnoresWidth)
@@ -260,6 +274,7 @@ def test_ignoring_the_width_is_caught(broken_reports):
     assert not any(s["passed"] for s in r["switches"])
 
 
+@pytest.mark.slow
 @pytest.mark.spec("7.1")
 def test_a_missing_prewarm_is_caught(broken_reports):
     r = broken_reports(NoPrewarm)
@@ -270,6 +285,7 @@ def test_a_missing_prewarm_is_caught(broken_reports):
         assert seg["loud"]["max_abs"] <= c["bound_max_abs"]  # past the receptive field it recovers
 
 
+@pytest.mark.slow
 @pytest.mark.spec("7.2")
 def test_dropping_state_between_blocks_is_caught(broken_reports):
     r = broken_reports(DropsState)
@@ -277,6 +293,7 @@ def test_dropping_state_between_blocks_is_caught(broken_reports):
     assert all(not c["invariance"]["passed"] for c in r["cases"] if c["blocks"] == "random")
 
 
+@pytest.mark.slow
 @pytest.mark.spec("8.3")
 def test_nan_on_silence_is_caught(broken_reports):
     r = broken_reports(NanOnSilence)
@@ -286,6 +303,7 @@ def test_nan_on_silence_is_caught(broken_reports):
         assert not {s["name"]: s for s in c["segments"]}["silence"]["finite"]
 
 
+@pytest.mark.slow
 @pytest.mark.spec("7.1")
 def test_a_reset_that_keeps_the_state_is_caught(broken_reports):
     r = broken_reports(ResetKeepsState)
@@ -295,6 +313,7 @@ def test_a_reset_that_keeps_the_state_is_caught(broken_reports):
     assert all(c["passed"] for c in r["cases"] if c["blocks"] == "random")
 
 
+@pytest.mark.slow
 def test_a_runtime_that_raises_or_returns_too_little_fails_its_streams_only(broken_reports):
     r = broken_reports(Crashes)
     assert {c["blocks"]: c["passed"] for c in r["cases"]} == {"64": True, "random": False}  # random has 1-sample blocks
@@ -303,6 +322,7 @@ def test_a_runtime_that_raises_or_returns_too_little_fails_its_streams_only(brok
     assert all(c["error"].startswith("returned ") for c in r["cases"]) and not r["passed"]
 
 
+@pytest.mark.slow
 def test_a_broken_runtime_fails_the_cli_and_the_report_keeps_its_failures(tmp_path, monkeypatch, capsys):
     """Exit code 1, and the report lists every failing stream (spec §11.2: never omitted)."""
     import namx.conformance
@@ -405,6 +425,7 @@ def _namx(*args, cwd, pythonpath=None):
     return subprocess.run([sys.executable, "-m", "namx", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_entry_point_runtime_is_found_and_tested(vendor_path, tmp_path):
     r = _namx("conform", "--list-runtimes", cwd=tmp_path, pythonpath=vendor_path)
     assert r.returncode == 0 and {"numpy", "vendor", "broken"} <= set(r.stdout.split())
@@ -435,6 +456,7 @@ def _conform_cmd(tmp_path, template, *extra):
     return code, report
 
 
+@pytest.mark.slow
 def test_external_command_passes_across_the_process_boundary(tmp_path):
     template = f"vendor-fw@0.1=cmd:{RUN} {{onnx_all}} {{input}} {{output}} {{width}} {{blocks}} {{schedule}}"
     code, report = _conform_cmd(tmp_path, template, "--block-sizes", "64,random", "--repeats", "1", "--warmup", "0",
@@ -611,6 +633,7 @@ def test_export_vectors_cli_refuses_a_non_empty_folder(vectors, capsys):
 
 # ---- the spec's text and the suite --------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.spec("11.3")
 def test_bounds_take_the_floor_from_the_float32_reference(default_run, example):
     from namx.metrics import esr_db, max_abs_error, tolerance

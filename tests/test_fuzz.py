@@ -351,18 +351,21 @@ def test_every_seed_mutated(seed):
     check()
 
 
+@pytest.mark.slow
 @fuzz_settings(OBJECTS)
 @given(mutated_object(SMALL))
 def test_mutated_objects(obj):
     outcome(lambda: from_json(obj, "fuzz.nam"))
 
 
+@pytest.mark.slow
 @fuzz_settings(BYTES)
 @given(mutated_bytes(SMALL))
 def test_mutated_bytes(data):
     outcome(lambda: loads(data, "fuzz.nam"))
 
 
+@pytest.mark.slow
 @fuzz_settings(max(50, EXAMPLES // 20))
 @given(mutated_object(SMALL))
 def test_mutated_objects_validate(obj):
@@ -425,6 +428,7 @@ def test_path_helpers():
     assert new == {"a": [1, {"b": 3}], "c": 3} and obj["a"][1]["b"] == 2 and new["a"] is not obj["a"]
 
 
+@pytest.mark.slow
 def test_the_atheris_harness_runs_clean(tmp_path):
     """A short coverage-guided run (2,000 inputs from the small seeds): no crash, hang or leak."""
     pytest.importorskip("atheris")

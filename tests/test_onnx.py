@@ -45,6 +45,7 @@ def _fresh(entry, form, shared):
     return s
 
 
+@pytest.mark.slow
 @pytest.mark.spec("8.3", "9.1", "7.2")
 @pytest.mark.parametrize("entry", GOLDEN, ids=golden_id)
 @pytest.mark.parametrize("form", sorted(FORMS))
@@ -55,6 +56,7 @@ def test_matches_golden(entry, form, shared, golden_input):
         assert_matches_golden(stream(_fresh(entry, form, shared), golden_input, blocks), entry, shared, "float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", GOLDEN, ids=golden_id)
 def test_block_size_one(entry, shared, golden_input):
     """Blocks of one sample (on the first 0.25 s: silence, the impulse and the start of the sweep)."""
@@ -228,6 +230,7 @@ def _namx(*args, cwd):
     return subprocess.run([sys.executable, "-m", "namx", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_convert_command(tmp_path):
     r = _namx("convert", "example", "--to", "onnx", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
 
@@ -14,6 +16,7 @@ def _command(marker: str) -> str:
     return re.search(r"```sh\n(.*?)\n```", block, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_main_command_runs(tmp_path):
     steps = [s.strip() for s in _command("main-command").split("&&")]
     namx_steps = [s for s in steps if s.startswith("namx ")]

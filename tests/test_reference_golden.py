@@ -11,6 +11,7 @@ from namx.runtimes.numpy_ref import NumpyStreamer
 @pytest.mark.parametrize("entry", GOLDEN, ids=golden_id)
 @pytest.mark.parametrize("precision,blocks", [("float64", [2048]), ("float32", [64]),
                                               ("float32", [7, 500, 1, 64, 3001])])
+@pytest.mark.slow
 def test_matches_golden(entry, precision, blocks, shared, golden_input):
     model = load(shared / entry["model"])
     s = NumpyStreamer(model, entry["width"], precision=precision)

@@ -19,6 +19,11 @@ from namx.converters.tflite.export import export_widths, runtime_model, tensor_s
 from namx.loader import from_json
 from namx.runtimes.static_blocks import block_sizes
 
+
+# Under pytest-xdist (--dist loadgroup) this module runs on one worker, so its expensive
+# module- and session-scoped fixtures are computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("tflite_binding")
+
 SLICED = "models/slimmable/wavenet_sliced_c8_w2468.nam"
 OP_NAMES = {v: k for k, v in vars(S.BuiltinOperator).items() if not k.startswith("_")}
 
