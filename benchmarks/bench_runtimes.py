@@ -9,7 +9,8 @@ median of --repeats passes after one warm-up pass (which also builds the runtime
 The baseline is the NumPy reference in float64, measured in the same run; "x" is RTF / baseline.
 "±" is the spread of the passes (max/min - 1): large spreads mean a busy machine.
 When both ONNX forms are measured, the last column is the all-widths graph's time over the
-fixed graph's at the same width ("dyn/fix"; 1.0 = as fast). `--clock cpu` uses this process's CPU time: on a machine other jobs load it leaves out time spent
+fixed graph's at the same width ("dyn/fix"; 1.0 = as fast).
+`--clock cpu` uses this process's CPU time: on a machine other jobs load it leaves out time spent
 waiting for a core (not cache contention). Default columns: every registered runtime; TFLM
 (reference kernels) is slow, so `--runtimes` can leave it out.
 """

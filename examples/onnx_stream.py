@@ -56,7 +56,8 @@ def load(path):
     meta = session.get_modelmeta().custom_metadata_map
     version = meta.get("namx.spec_version")
     if version not in SPEC_VERSIONS:
-        fail(f"{path}: namx.spec_version {version!r} is not one this program knows ({', '.join(sorted(SPEC_VERSIONS))})")
+        known = ", ".join(sorted(SPEC_VERSIONS))
+        fail(f"{path}: namx.spec_version {version!r} is not one this program knows ({known})")
     return session, meta, initial_state(path, meta)
 
 

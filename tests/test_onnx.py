@@ -211,7 +211,8 @@ def test_fixed_graph_has_no_weight_slicing_and_dynamic_graph_slices_one_copy(sha
     assert len(sliced_initializers(dynamic.graph, {i.name for i in dynamic.graph.initializer})) > 20
     # one copy of the weights in the file: as many as one branch of the widest fixed graph holds
     widest = export(model, "8")
-    keep = next(a.g for a in next(n for n in widest.graph.node if n.op_type == "If").attribute if a.name == "then_branch")
+    leaf = next(n for n in widest.graph.node if n.op_type == "If")
+    keep = next(a.g for a in leaf.attribute if a.name == "then_branch")
     assert weight_floats(dynamic) == sum(int(np.prod(i.dims)) for i in keep.initializer
                                          if i.data_type == onnx.TensorProto.FLOAT) > 10000
 

@@ -205,7 +205,8 @@ class _Graph:
             return self._leaf(b, self.plans[lo])
         mid = (lo + hi) // 2
         low, high = b.sub(), b.sub()
-        branches = [self._branch(sb, self._tree(sb, a, z), f"levels_{a}_{z}") for sb, a, z in ((low, lo, mid), (high, mid, hi))]
+        branches = [self._branch(sb, self._tree(sb, a, z), f"levels_{a}_{z}")
+                    for sb, a, z in ((low, lo, mid), (high, mid, hi))]
         below = b.op("Less", self.level, b.const(np.int64(self.plans[mid].index), f"level_{self.plans[mid].index}"))
         return b.op_multi("If", [below], 1 + len(self.slots), then_branch=branches[0], else_branch=branches[1])
 
@@ -217,7 +218,8 @@ class _Graph:
             return self._run(b, _LevelParams(b, plan.index, self.full, self.full_consts), plan, {})
         keep, fresh = b.sub(local=True), b.sub(local=True)
         initial = {n: fresh.const(plan.initial[n], f"initial.L{plan.index}.{n}") for n in plan.names}
-        same = b.op("Equal", self.previous, b.const(np.full((1, 1, 1), plan.index, np.float32), f"level_{plan.index}_f32"))
+        index = b.const(np.full((1, 1, 1), plan.index, np.float32), f"level_{plan.index}_f32")
+        same = b.op("Equal", self.previous, index)
         kept, started = (self._run(sb, _LevelParams(sb, plan.index, self.full, self.full_consts), plan, states)
                          for sb, states in ((keep, incoming), (fresh, initial)))
         return b.op_multi("If", [same], 1 + len(self.slots),

@@ -129,10 +129,15 @@ async function main() {
     return;
   }
   if (args.positional.length !== 3) {
-    throw new UsageError("usage: node stream.mjs MODEL.onnx IN.f32 OUT.f32 [--width W | --schedule S:W,...] [--block N]");
+    throw new UsageError("usage: node stream.mjs MODEL.onnx IN.f32 OUT.f32 [--width W | --schedule S:W,...] "
+      + "[--block N]");
   }
-  if (args.width !== undefined && args.schedule !== undefined) throw new UsageError("--width and --schedule exclude each other");
-  if (args.width !== undefined && !/^-?\d+$/.test(args.width)) throw new UsageError(`--width must be an integer (got ${args.width})`);
+  if (args.width !== undefined && args.schedule !== undefined) {
+    throw new UsageError("--width and --schedule exclude each other");
+  }
+  if (args.width !== undefined && !/^-?\d+$/.test(args.width)) {
+    throw new UsageError(`--width must be an integer (got ${args.width})`);
+  }
   const [model, input, output] = args.positional;
   await stream({ model, input, output, width: args.width, schedule: args.schedule,
     block: args.block === undefined ? 64 : Number(args.block) });
