@@ -23,6 +23,7 @@ from namx.errors import NamxError
 from namx.metrics import tolerance
 from namx.model import Model
 
+from . import c_vectors
 from .adapters import Partition, Runtime, Switch, Unsupported, partition
 from .suite import CORE_COMMIT, Bounds, Reference, Settings, measure, prepare, switch_schedule
 
@@ -137,6 +138,7 @@ def export(model: Model, folder: str | Path, settings: Settings = Settings(), *,
                 **_bounds_entry(Reference.bounds(ref64, mut.reference.switching(schedule, "float32"), "float32")),
             }
     _write(folder / "README.md", _readme(manifest))
+    c_vectors.write(folder, manifest, _write)  # vectors.h, for a C bench
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest["files"] = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     _write(folder / MANIFEST, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
