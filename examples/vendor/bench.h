@@ -4,6 +4,10 @@
 #ifndef NAMX_BENCH_H
 #define NAMX_BENCH_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Start a stream at `width` from that width's initial state (spec A2 §7.1). */
 int vendor_start(int width, const char *label);
 
@@ -14,5 +18,9 @@ int vendor_set_width(int width, const char *label);
 /* Process one block: n input samples to n output samples, carrying the state to the next call.
  * Block lengths vary (1 to the largest block size in the vectors). */
 int vendor_process(const float *in, float *out, unsigned long n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
