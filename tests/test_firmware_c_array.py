@@ -177,3 +177,14 @@ def test_calibration_macros_where_the_metadata_has_them(exported):
             assert f"#define NAMX_M_{macro} " not in header
     assert (_macro(header, "NAME") == f'"{model.metadata["name"]}"') if "name" in model.metadata \
         else "#define NAMX_M_NAME " not in header
+
+
+def test_without_tflite_micro_the_arena_is_left_undefined(tmp_path, monkeypatch, capsys):
+    """A header never guesses the arena: unmeasured, the macro is absent (a build using it fails)."""
+    import namx.runtimes.tflm
+    monkeypatch.setattr(namx.runtimes.tflm, "measured_arena", lambda model: None)
+    convert("tflite", load_model("example"), output=str(tmp_path / "m.tflite"), width="3", c_array=True)
+    header = (tmp_path / "m.h").read_text()
+    assert "/* NAMX_M_ARENA_SIZE: not measured (tflite-micro was not installed) */" in header
+    assert "#define NAMX_M_ARENA_SIZE" not in header
+    assert "arena not measured" in capsys.readouterr().err
