@@ -120,12 +120,6 @@ class CompactState:
         sizes = [s * c for s, c in zip(self.stored_rows, self.channels)]
         return [sum(sizes[:k]) for k in range(len(sizes))]
 
-    def expand(self, k: int) -> np.ndarray:
-        """State k's full value, flat: what the C `load_state` writes."""
-        at, c = self.offsets[k], self.channels[k]
-        stored = self.values[at:at + self.stored_rows[k] * c].reshape(self.stored_rows[k], c)
-        return np.broadcast_to(stored, (self.rows[k], c)).ravel() if self.stored_rows[k] == 1 else stored.ravel()
-
 
 def write(h_path: Path, cc_path: Path, tflite_name: str, model_bytes: bytes, b: StreamBinding, source: str,
           *, arena: int | None, prewarm: int, metadata: dict) -> tuple[str, str]:
