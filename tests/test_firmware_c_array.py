@@ -96,6 +96,7 @@ def _macro(header: str, name: str):
     return int(value) if re.fullmatch(r"-?\d+", value) else value
 
 
+@pytest.mark.spec("10.6")
 def test_op_list_is_the_flatbuffers_ops(exported):
     from ai_edge_litert.interpreter import Interpreter
     _, header, _, model, *_ = exported
@@ -107,6 +108,7 @@ def test_op_list_is_the_flatbuffers_ops(exported):
     assert registered == listed
 
 
+@pytest.mark.spec("10.6.1")
 def test_arena_is_exactly_what_tflm_needs(exported):
     from tflite_micro import runtime
     _, header, _, model, *_ = exported
@@ -117,6 +119,7 @@ def test_arena_is_exactly_what_tflm_needs(exported):
         runtime.Interpreter.from_bytes(model, arena_size=int(arena * 0.99))
 
 
+@pytest.mark.spec("10.6", "10.6.2")
 def test_expanded_state_is_the_metadatas_bit_for_bit_and_runs_in_tflm(exported):
     from namx.runtimes.tflm import FileRunner
     folder, header, full, model, state, name = exported
