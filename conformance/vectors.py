@@ -27,6 +27,7 @@ from namx.limits import current as current_limits
 from namx.metrics import tolerance
 from namx.model import Model
 
+from . import c_vectors
 from .adapters import Partition, Runtime, Switch, Unsupported, partition
 from .suite import CORE_COMMIT, Bounds, Reference, Settings, measure, prepare, switch_schedule
 
@@ -144,6 +145,7 @@ def _export(model: Model, folder: Path, settings: Settings, force: bool, outputs
                 **_bounds_entry(Reference.bounds(ref64, mut.reference.switching(schedule, "float32"), "float32")),
             }
     _write(folder / "README.md", _readme(manifest))
+    c_vectors.write(folder, manifest, _write)  # vectors.h, for a C bench
     files = sorted(p for p in outputs.paths if p.is_relative_to(folder) and p.name != MANIFEST)
     manifest["files"] = {str(p.relative_to(folder)): hashlib.sha256(staged(p).read_bytes()).hexdigest()
                          for p in files}

@@ -416,6 +416,8 @@ def _conform_parsers(sub) -> None:
                        help="(namx conform check-vectors) play exported vectors through runtimes")
     p.add_argument("folder", metavar="DIR", help="a folder written by 'namx conform export-vectors'")
     runtime_options(p)
+    p.add_argument("--outputs", metavar="OUT", help="judge the files a C bench wrote into OUT "
+                   "(examples/vendor/bench.c) instead of running a runtime")
     p.set_defaults(func=cmd_check_vectors)
 
 
@@ -491,8 +493,9 @@ def cmd_export_vectors(args) -> int:
 
 
 def cmd_check_vectors(args) -> int:
+    from .conformance.c_vectors import OutputsRuntime
     from .conformance.vectors import check
-    runtimes, _ = _runtimes(args)
+    runtimes = [OutputsRuntime(args.outputs)] if args.outputs else _runtimes(args)[0]
     ok = True
     for rt in runtimes:
         for r in check(args.folder, rt):

@@ -7,6 +7,12 @@ TFLM uses reference kernels: its output is bit-identical to LiteRT's with kernel
 """
 from __future__ import annotations
 
+import ctypes
+import os
+import re
+import sys
+import tempfile
+
 import numpy as np
 
 from namx.converters.tflite.binding import StreamBinding
@@ -36,23 +42,60 @@ def arena_size(model_bytes: bytes) -> int:
     return ARENA_BASE + data + ARENA_PER_TENSOR * g.TensorsLength() + ARENA_PER_OP * g.OperatorsLength()
 
 
+def measured_arena(model_bytes: bytes) -> int | None:
+    """The arena bytes TFLM's own allocator uses for this model, as its recording allocator reports
+    them (`print_allocations`, on this 64-bit host); None when tflite-micro is not installed.
+
+    A 16-byte-aligned arena of exactly this size allocates the model (spec §10.6).
+    """
+    try:
+        from tflite_micro import runtime
+    except ImportError:
+        return None
+    it = FileRunner.open(runtime, model_bytes, None)[0]
+    report = _c_stderr(it.print_allocations)
+    found = re.search(r"Arena allocation total (\d+) bytes", report)
+    if found is None:
+        raise NamxError(f"TFLM did not report its arena use (it printed {report[:200]!r})")
+    return int(found.group(1))
+
+
+def _c_stderr(call) -> str:
+    """What `call` prints to the process's standard error from C (TFLM's log goes to C's stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as f:
+        try:
+            os.dup2(f.fileno(), 2)
+            call()
+            ctypes.CDLL(None).fflush(None)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        return f.read().decode(errors="replace")
+
+
 class FileRunner:
     """One exported .tflite (io state) in TFLM: process exactly `binding.block_size` samples per call."""
 
     def __init__(self, model_bytes: bytes, binding: StreamBinding, arena: int | None = None):
         from tflite_micro import runtime
         self._buf, self.binding = model_bytes, binding
+        self.it, self.arena_size = self.open(runtime, model_bytes, arena)
+        self.reset()
+
+    @staticmethod
+    def open(runtime, model_bytes: bytes, arena: int | None):
+        """(TFLM interpreter, its arena size): `arena` bytes exactly, or sized from the model."""
         size = arena or arena_size(model_bytes)
         for attempt in range(ARENA_TRIES + 1):
             try:
-                self.it = runtime.Interpreter.from_bytes(model_bytes, arena_size=size)
-                break
+                return runtime.Interpreter.from_bytes(model_bytes, arena_size=size), size
             except RuntimeError:
                 if arena or attempt == ARENA_TRIES:
                     raise NamxError(f"TFLM could not allocate the model in a {size}-byte arena") from None
                 size *= 2
-        self.arena_size = size
-        self.reset()
 
     def reset(self) -> None:
         self.state = [self.binding.initial_state[n] for n in self.binding.state_names]

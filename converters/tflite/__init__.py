@@ -11,14 +11,17 @@ built, and files are written atomically.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from namx.outputs import atomic_output, check_output_path, output_set
 from namx.errors import NamxError
 from namx.limits import check_block_size
+from namx.stats import prewarm_samples
 from namx.widths import select
 
 from . import binding
+from .c_array import CompactState
 from .c_array import write as c_sources
 from .export import check_streamable, export_widths
 
@@ -50,7 +53,7 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
             written.append(_write(path, data))
             if c_array:
                 h, cc = path.with_suffix(".h"), path.with_suffix(".cc")
-                for p, text in zip((h, cc), c_sources(h, cc, path.name, data, b, model.source)):
+                for p, text in zip((h, cc), _c_array(model, lv, block, path, b)):
                     written.append(_write(p, text))
             del data
         if signatures:
@@ -63,6 +66,20 @@ def _write(path: Path, data: bytes | str) -> Path:
         (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
     return path
 
+
+def _c_array(model, level, block: int, path: Path, b) -> tuple[str, str]:
+    """The .h/.cc for one width: the model without its initial state (the .cc holds it once), the
+    arena measured in TFLM; a note on stderr gives the flash and RAM they need."""
+    from namx.runtimes.tflm import measured_arena
+    lean, _ = export_widths(model, [level], block, embed_state=False)
+    arena = measured_arena(lean)
+    h, cc = c_sources(path.with_suffix(".h"), path.with_suffix(".cc"), path.name, lean, b, model.source,
+                      arena=arena, prewarm=prewarm_samples(model.at(level)), metadata=model.metadata)
+    state = CompactState.of(b).values.size * 4
+    ram = f"TFLM arena {arena:,} B (64-bit host)" if arena else "arena not measured (install tflite-micro)"
+    print(f"namx: {path.with_suffix('.cc')}: flash {len(lean) + state:,} B (model {len(lean):,} B, "
+          f"initial state {state:,} B); {ram}", file=sys.stderr)
+    return h, cc
 
 
 def _naming(model, output) -> tuple[str, Path]:

@@ -48,7 +48,7 @@ GRAPH_FIELDS = {
     "inputs": "input tensor names, in order",
     "outputs": "output tensor names (signature names), in order",
     "state": "each state's name and shape, in input order",
-    "initial_state": "name of the metadata entry holding the initial state",
+    "initial_state": "name of the metadata entry holding the initial state (null: held outside the file, §10.6)",
     "carrier": '"io": state tensors are inputs and outputs (the binding)',
 }
 
@@ -91,7 +91,7 @@ class StreamBinding:
     sample_rate: float
     state_names: list[str]
     state_shapes: list[tuple[int, ...]]
-    initial_state_buffer: str
+    initial_state_buffer: str | None  # None: the state is not in the file (a C array's model, §10.6)
     initial_state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     receptive_field: int | None = None
     carrier: str = "io"  # "variables": state stays in resource variables (runtime-internal models)
@@ -128,9 +128,10 @@ def read(model_bytes: bytes) -> tuple[dict, list[StreamBinding]]:
     bindings = []
     for b in meta["graphs"]:
         shapes = [tuple(s["shape"]) for s in b["state"]]
-        flat = np.frombuffer(bytes(entries[b["initial_state"]]), np.float32) if shapes else np.zeros(0, np.float32)
+        held = b["initial_state"] is not None
+        flat = np.frombuffer(bytes(entries[b["initial_state"]]), np.float32) if shapes and held else None
         state, at = {}, 0
-        for s in b["state"]:
+        for s in b["state"] if flat is not None else []:
             size = int(np.prod(s["shape"]))
             state[s["name"]] = flat[at:at + size].reshape(s["shape"]).copy()
             at += size

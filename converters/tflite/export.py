@@ -86,15 +86,19 @@ def _finish(mb: ModelBuilder, model: Model, bindings: list[StreamBinding]) -> by
             "graphs": [b.to_json() for b in bindings]}
     mb.metadata(binding.METADATA, json.dumps(meta).encode())
     for b in bindings:
-        mb.metadata(b.initial_state_buffer, b.initial_state_bytes())
+        if b.initial_state_buffer is not None:
+            mb.metadata(b.initial_state_buffer, b.initial_state_bytes())
     return mb.to_bytes()
 
 
-def export_widths(model: Model, levels: list[WidthLevel], block: int) -> tuple[bytes, list[StreamBinding]]:
+def export_widths(model: Model, levels: list[WidthLevel], block: int,
+                  embed_state: bool = True) -> tuple[bytes, list[StreamBinding]]:
     """The binding's file: one streaming subgraph per level (state as inputs/outputs), subgraph 0 first.
 
     A file for TFLite-Micro has one level (TFLM runs subgraph 0 only); several levels make the
-    LiteRT multi-signature file (`--signatures`).
+    LiteRT multi-signature file (`--signatures`). Without `embed_state` the metadata does not hold
+    the initial state (the C array's model: its .cc holds the state once, compactly); the returned
+    bindings still carry it.
     """
     check_streamable(model)
     mb = ModelBuilder(f"namx {__version__}: {model.architecture}, block {block}")
@@ -102,6 +106,8 @@ def export_widths(model: Model, levels: list[WidthLevel], block: int) -> tuple[b
     for lv in levels:
         plain = model.at(lv)
         bindings.append(add_stream(mb, plain, block, "io", binding.signature_key(lv.label), lv, tensor_state(plain)))
+        if not embed_state:
+            bindings[-1].initial_state_buffer = None
     return _finish(mb, model, bindings), bindings
 
 
