@@ -12,6 +12,7 @@ RUNTIMES = {
     "onnxruntime-dynamic": "namx.runtimes.onnx_runtime:OnnxRuntimeDynamicStreamer",
     "litert": "namx.runtimes.litert:LiteRTStreamer",
     "tflm": "namx.runtimes.tflm:TFLMStreamer",
+    "c": "namx.runtimes.c:CStreamer",
 }
 
 
