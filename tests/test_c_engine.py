@@ -209,3 +209,15 @@ def test_no_compiler_is_a_one_line_error(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("namx: ") and "C compiler" in r.stderr
     assert not (tmp_path / "out.npy").exists()
+
+
+@pytest.mark.parametrize("build", ["scalar", "clang"])
+def test_the_plain_c_path_and_clang_builds_match_the_reference(build, monkeypatch):
+    """The register tiles are GNU C vectors; NAMX_VECTORS=0 is the plain C99 path for other compilers."""
+    if build == "clang":
+        monkeypatch.setenv("CC", need("clang"))
+    flags = ["-O2", "-DNAMX_VECTORS=0"] if build == "scalar" else None
+    model = load_model("example")
+    for width in ("3", "8"):
+        y = stream(open_streamer("c", model, width, cflags=flags), X, [100, 1, 37])
+        assert np.max(np.abs(y - open_streamer("numpy", model, width).process(X))) <= 2e-5

@@ -20,6 +20,8 @@ from namx.model import LSTM, Conv, ConvNet, Linear, Model, WaveNet
 from namx.stats import prewarm_samples, receptive_field
 
 CHUNK = 64
+TILE = 8  # samples per register tile; chunks are computed in whole tiles
+OBLOCK = 8  # outputs per register tile
 COPIED_METADATA = ("loudness", "input_level_dbu", "output_level_dbu", "gain")
 POSITION_BYTES_M7 = 4  # a ring position is a size_t: 4 bytes on a 32-bit MCU
 
@@ -55,29 +57,66 @@ class Source:
         return name
 
     def matvec(self, k: int, o: int, i: int) -> str:
-        """y[o][t] (+)= b[o] + sum_k sum_i w[k][o][i] * x[i][k*d + t] for t < n: the one hot loop."""
+        """y[o][t] (+)= b[o] + sum_k sum_i w[k][i][o] * x[i][k*d + t] for t < nv (a multiple of TILE).
+
+        Tiles of TILE samples by at most OBLOCK outputs keep their sums in registers; the sum is
+        formed on its own and then added to y (as the reference adds a conv's result to the
+        residual), so small products are not rounded against a large accumulator."""
         name = f"mv_{k}_{o}_{i}"
         if name not in self.helpers:
-            self.helpers[name] = f"""static void {name}(const float *restrict w, const float *restrict b, const float *restrict x,
-    size_t ld, size_t d, float *restrict y, size_t n, int acc)
+            calls = []
+            for o0 in range(0, o, OBLOCK):
+                ob = min(OBLOCK, o - o0)
+                tile = self._tile(k, ob, i, o)
+                calls.append(f"    {tile}(w + {o0}, b ? b + {o0} : NULL, x, ld, d, y + {o0} * CHUNK, nv, acc);")
+            self.helpers[name] = (f"static void {name}(const float *restrict w, const float *restrict b, "
+                                  "const float *restrict x,\n    size_t ld, size_t d, float *restrict y, size_t nv, int acc)\n"
+                                  "{\n" + "\n".join(calls) + "\n}")
+        return name
+
+    def _tile(self, k: int, ob: int, i: int, stride: int) -> str:
+        """One block of `ob` outputs: GNU C vectors of TILE floats as named register accumulators
+        (gcc and clang), else plain arrays. Taps in the reference's order: the current one, then
+        the oldest to the newest; the bias last."""
+        name = f"tile_{k}_{ob}_{i}_{stride}"
+        if name in self.helpers:
+            return name
+        outs = range(ob)
+        head = f"""static void {name}(const float *restrict w, const float *restrict b, const float *restrict x,
+    size_t ld, size_t d, float *restrict y, size_t nv, int acc)
 {{
-    size_t oo, kk, ii, t;
-    for (oo = 0; oo < {o}; oo++) {{
-        float *restrict yo = y + oo * CHUNK;
-        const float bo = b ? b[oo] : 0.0f;
-        if (!acc)
-            for (t = 0; t < n; t++) yo[t] = bo;
-        else if (b)
-            for (t = 0; t < n; t++) yo[t] += bo;
-        for (kk = 0; kk < {k}; kk++) {{
+    size_t t0, q, ii;
+    for (t0 = 0; t0 < nv; t0 += TILE) {{"""
+        taps = f"""        for (q = 0; q < {k}; q++) {{
+            const size_t kk = q == 0 ? {k - 1} : q - 1;
             for (ii = 0; ii < {i}; ii++) {{
-                const float wv = w[(kk * {o} + oo) * {i} + ii];
-                const float *restrict xi = x + ii * ld + kk * d;
-                for (t = 0; t < n; t++) yo[t] += wv * xi[t];
-            }}
-        }}
-    }}
-}}"""
+                const float *restrict xi = x + ii * ld + kk * d + t0;
+                const float *restrict wi = w + (kk * {i} + ii) * {stride};"""
+        vec = "\n".join([
+            "        vf " + ", ".join(f"a{o}" for o in outs) + ", v;",
+            "        memset(&v, 0, sizeof v);",
+            *(f"        a{o} = v;" for o in outs),
+            taps,
+            "                memcpy(&v, xi, sizeof v);",
+            *(f"                a{o} += wi[{o}] * v;" for o in outs),
+            "            }", "        }",
+            *(f"        a{o} += b ? b[{o}] : 0.0f;\n"
+              f"        if (acc) {{ memcpy(&v, y + {o} * CHUNK + t0, sizeof v); a{o} += v; }}\n"
+              f"        memcpy(y + {o} * CHUNK + t0, &a{o}, sizeof v);" for o in outs),
+        ])
+        scalar = "\n".join([
+            f"        float a[{ob}][TILE];",
+            "        size_t oo, tt;",
+            f"        for (oo = 0; oo < {ob}; oo++) for (tt = 0; tt < TILE; tt++) a[oo][tt] = 0.0f;",
+            taps,
+            f"                for (oo = 0; oo < {ob}; oo++) for (tt = 0; tt < TILE; tt++) a[oo][tt] += wi[oo] * xi[tt];",
+            "            }", "        }",
+            f"        for (oo = 0; oo < {ob}; oo++) for (tt = 0; tt < TILE; tt++) {{",
+            "            const float v = a[oo][tt] + (b ? b[oo] : 0.0f);",
+            "            y[oo * CHUNK + t0 + tt] = acc ? y[oo * CHUNK + t0 + tt] + v : v;",
+            "        }",
+        ])
+        self.helpers[name] = f"{head}\n#if NAMX_VECTORS\n{vec}\n#else\n{scalar}\n#endif\n    }}\n}}"
         return name
 
     def helper(self, name: str) -> str:
@@ -89,16 +128,16 @@ class Source:
 HELPERS = {
     "ring_write": """static void ring_write(float *h, size_t r, size_t p, const float *x, size_t rows, size_t n)
 {
-    size_t c, t;
+    /* columns p..p+n-1 (mod r), each stored twice: at j and at j + r */
+    const size_t first = n < r - p ? n : r - p;
+    size_t c;
     for (c = 0; c < rows; c++) {
         float *row = h + c * 2 * r;
         const float *xc = x + c * CHUNK;
-        for (t = 0; t < n; t++) {
-            size_t q = p + t;
-            if (q >= r) q -= r;
-            row[q] = xc[t];
-            row[q + r] = xc[t];
-        }
+        memcpy(row + p, xc, first * sizeof(float));
+        memcpy(row + p + r, xc, first * sizeof(float));
+        memcpy(row, xc + first, (n - first) * sizeof(float));
+        memcpy(row + r, xc + first, (n - first) * sizeof(float));
     }
 }""",
     "sigmoid": "static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }",
@@ -145,11 +184,11 @@ class Engine:
     def conv(self, c: Conv, x: str, y: str, acc: bool = False) -> None:
         """y (+)= conv(x); a convolution with history reads it from its ring in the state."""
         k, o, i = c.dense().shape
-        w = self.src.const(self._id("w"), c.dense())
+        w = self.src.const(self._id("w"), c.dense().transpose(0, 2, 1))  # (K, in, out): a tile's outputs are adjacent
         b = "NULL" if c.bias is None else self.src.const(self._id("b"), c.bias)
         mv = self.src.matvec(k, o, i)
         if c.history == 0:
-            self.body.append(f"{mv}({w}, {b}, {x}, CHUNK, 0, {y}, n, {int(acc)});")
+            self.body.append(f"{mv}({w}, {b}, {x}, CHUNK, 0, {y}, nv, {int(acc)});")
             return
         h, r = c.history, c.history + CHUNK
         self.positions += 1
@@ -161,7 +200,7 @@ class Engine:
         self.body.append(
             f"{{ const size_t st = (s->{fpos} + {r - h}) % {r};\n"
             f"  ring_write(s->{fld}, {r}, s->{fpos}, {x}, {i}, n);\n"
-            f"  {mv}({w}, {b}, s->{fld} + st, {2 * r}, {c.dilation}, {y}, n, {int(acc)});\n"
+            f"  {mv}({w}, {b}, s->{fld} + st, {2 * r}, {c.dilation}, {y}, nv, {int(acc)});\n"
             f"  s->{fpos} = (s->{fpos} + n) % {r}; }}")
 
     def act(self, a: Activation, buf: str, rows: int, src: str | None = None) -> None:
@@ -171,7 +210,7 @@ class Engine:
         if a.name == "PReLU" and a.slopes:
             slopes = self.src.const(self._id("slope"), a.slopes)
         expr = self._act_expr(a, "v", slopes)
-        self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < n; t++) "
+        self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < nv; t++) "
                          f"{{ const float v = {src}[r * CHUNK + t]; {buf}[r * CHUNK + t] = {expr}; }}")
 
     def _act_expr(self, a: Activation, v: str, slopes: str | None) -> str:
@@ -187,7 +226,7 @@ class Engine:
             return f"({v} > 0.0f ? {v} : 0.0f)"
         if name in ("LeakyReLU", "PReLU"):
             slope = f"{slopes}[r]" if slopes else flt(p["negative_slope"])
-            return f"({v} > 0.0f ? {v} : {v} * {slope})"
+            return f"({v} * ({v} > 0.0f ? 1.0f : {slope}))"  # an unconditional multiply vectorises
         if name == "Sigmoid":
             return f"{self.src.helper('sigmoid')}({v})"
         if name == "SiLU":
@@ -204,7 +243,7 @@ class Engine:
         raise NamxError(f"{self.model.source}: activation {name} has no C form")
 
     def loop(self, rows: int, stmt: str) -> None:
-        self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < n; t++) {{ const size_t j = r * CHUNK + t; {stmt} }}")
+        self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < nv; t++) {{ const size_t j = r * CHUNK + t; {stmt} }}")
 
     # ---- WaveNet -------------------------------------------------------------------------------
 
@@ -384,6 +423,10 @@ class Engine:
         scratch = "".join(f"    float {k}[{v} * CHUNK];\n" for k, v in self.scratch.items())
         uses = "\n".join(self.body)
         decl = "    size_t r, t;\n" if re.search(r"\br\b", uses) or re.search(r"\bt\b", uses) else ""
+        if re.search(r"\bnv\b", uses):  # whole tiles: lanes past n are computed and never used
+            decl += "    const size_t nv = (n + TILE - 1) / TILE * TILE;\n"
+        if not re.search(r"\bn\b", uses.replace("nv", "")):
+            decl += "    (void)n;\n"
         body = "\n".join("    " + line for text in self.body for line in text.splitlines())
         unused = "" if "s->" in uses else "    (void)s;\n"
         return (nested +
@@ -451,6 +494,23 @@ size_t {cname}_state_bytes(void);
 #include "{header_name}"
 
 #define CHUNK {CHUNK}
+#define TILE {TILE}
+#if defined(__GNUC__) && !defined(__clang__)
+/* Nothing here reads floating-point exception flags; without this, gcc keeps selects such as
+ * LeakyReLU's out of vector code. Results are the same. */
+#pragma GCC optimize("no-trapping-math")
+#endif
+/* Register tiles as GNU C vectors where the compiler has them (define NAMX_VECTORS 0 to opt out). */
+#ifndef NAMX_VECTORS
+#if defined(__GNUC__) || defined(__clang__)
+#define NAMX_VECTORS 1
+#else
+#define NAMX_VECTORS 0
+#endif
+#endif
+#if NAMX_VECTORS
+typedef float vf __attribute__((vector_size(TILE * sizeof(float))));
+#endif
 
 """ + "\n".join(src.consts) + "\n\n" + "\n\n".join(src.helpers.values()) + "\n\n" + eng.functions() + f"""void {cname}_init({cname}_state *s)
 {{
@@ -473,6 +533,7 @@ void {cname}_reset({cname}_state *s)
 void {cname}_process({cname}_state *s, const float *in, float *out, size_t n)
 {{
     float x[CHUNK], y[CHUNK];
+    memset(x, 0, sizeof x); /* lanes past a short block's end are computed too (never used) */
     while (n > 0) {{
         const size_t m = n < CHUNK ? n : CHUNK;
         memcpy(x, in, m * sizeof(float));
