@@ -10,7 +10,8 @@ import ctypes
 
 import numpy as np
 
-from namx.converters.c.build import shared_library
+from namx.converters.c.build import compiler, shared_library
+from namx.errors import NamxError
 from namx.converters.c.generate import generate
 from namx.widths import WidthLevel
 
@@ -18,6 +19,15 @@ from .base import LevelRunner, Streamer
 
 NAME = "namx_engine"
 _FLOATS = ctypes.POINTER(ctypes.c_float)
+
+
+def unavailable() -> str | None:
+    """Why this runtime cannot run here (conformance lists it as not installed), or None."""
+    try:
+        compiler()
+    except NamxError as e:
+        return str(e)
+    return None
 
 
 class CStreamer(Streamer):

@@ -221,3 +221,10 @@ def test_the_plain_c_path_and_clang_builds_match_the_reference(build, monkeypatc
     for width in ("3", "8"):
         y = stream(open_streamer("c", model, width, cflags=flags), X, [100, 1, 37])
         assert np.max(np.abs(y - open_streamer("numpy", model, width).process(X))) <= 2e-5
+
+
+def test_without_a_compiler_conformance_lists_c_as_not_installed(monkeypatch, tmp_path):
+    from namx.conformance import installed_runtimes
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    names, missing = installed_runtimes()
+    assert "c" not in names and "C compiler" in missing["c"]
