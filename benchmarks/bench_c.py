@@ -25,7 +25,8 @@ from namx.converters.c.generate import generate
 from namx.stats import macs_per_sample
 
 BUILDS = {"-O2": ["-O2"], "-O3 -march=x86-64-v3 -ffp-contract=fast": ["-O3", "-march=x86-64-v3", "-ffp-contract=fast"]}
-A1_NANO = "../shared/models/generated/a1_nano.nam"
+SHARED = Path(os.environ.get("NAMX_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+A1_NANO = str(SHARED / "models" / "generated" / "a1_nano.nam")  # the corpus's A1 nano (NAMX_SHARED)
 
 HARNESS = r"""
 #define _POSIX_C_SOURCE 199309L

@@ -1,4 +1,4 @@
-"""`namx convert MODEL --to c`: a dependency-free C99 streaming engine per width (spec §13).
+"""`namx convert MODEL --to c`: a dependency-free C99 streaming engine per width (spec §14).
 
     convert(model, output=None, width=None, block_size=None, signatures=False, c_array=False, force=False)
 
