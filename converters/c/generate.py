@@ -3,8 +3,9 @@
 An engine is a state struct, a `zero` function (the core's zero state) and a `chunk` function that
 processes at most CHUNK samples, channel-major: `x` is [in][CHUNK], `y` is [out][CHUNK]. Every size
 is a literal, so the compiler sees fixed loop bounds. A convolution with history keeps its input in
-a mirrored ring (each column stored at j and j+R, R = history + CHUNK): the window a block reads is
-always contiguous, and a call costs the same whatever the history length. `process` splits any n
+a ring of R = history + CHUNK columns, followed by a copy of its first TILE columns: every tile of
+TILE samples it reads is contiguous, and a call costs the same whatever the history length
+(nothing is shifted). Work is done in register tiles of TILE samples. `process` splits any n
 into chunks; `init` runs the core's prewarm (zeros) from the zero state, exactly as the NumPy
 reference computes the initial state. A condition_dsp is an engine nested in its WaveNet's state.
 """
@@ -47,6 +48,7 @@ class Source:
     def __init__(self):
         self.consts: list[str] = []
         self.helpers: dict[str, str] = {}
+        self.row_functions: dict[str, str] = {}
         self.weight_bytes = 0
 
     def const(self, name: str, values) -> str:
@@ -57,7 +59,7 @@ class Source:
         return name
 
     def matvec(self, k: int, o: int, i: int) -> str:
-        """y[o][t] (+)= b[o] + sum_k sum_i w[k][i][o] * x[i][k*d + t] for t < nv (a multiple of TILE).
+        """y[o][t] (+)= b[o] + sum_k sum_i w[k][i][o] * x[i][(off + k*d + t) mod r] for t < nv (a multiple of TILE).
 
         Tiles of TILE samples by at most OBLOCK outputs keep their sums in registers; the sum is
         formed on its own and then added to y (as the reference adds a conv's result to the
@@ -68,9 +70,9 @@ class Source:
             for o0 in range(0, o, OBLOCK):
                 ob = min(OBLOCK, o - o0)
                 tile = self._tile(k, ob, i, o)
-                calls.append(f"    {tile}(w + {o0}, b ? b + {o0} : NULL, x, ld, d, y + {o0} * CHUNK, nv, acc);")
+                calls.append(f"    {tile}(w + {o0}, b ? b + {o0} : NULL, x, ld, off, r, d, y + {o0} * CHUNK, nv, acc);")
             self.helpers[name] = (f"static void {name}(const float *restrict w, const float *restrict b, "
-                                  "const float *restrict x,\n    size_t ld, size_t d, float *restrict y, size_t nv, int acc)\n"
+                                  "const float *restrict x,\n    size_t ld, size_t off, size_t r, size_t d, float *restrict y, size_t nv, int acc)\n"
                                   "{\n" + "\n".join(calls) + "\n}")
         return name
 
@@ -83,14 +85,15 @@ class Source:
             return name
         outs = range(ob)
         head = f"""static void {name}(const float *restrict w, const float *restrict b, const float *restrict x,
-    size_t ld, size_t d, float *restrict y, size_t nv, int acc)
+    size_t ld, size_t off, size_t r, size_t d, float *restrict y, size_t nv, int acc)
 {{
     size_t t0, q, ii;
     for (t0 = 0; t0 < nv; t0 += TILE) {{"""
         taps = f"""        for (q = 0; q < {k}; q++) {{
             const size_t kk = q == 0 ? {k - 1} : q - 1;
+            const size_t at = off + kk * d + t0 < r ? off + kk * d + t0 : off + kk * d + t0 - r;
             for (ii = 0; ii < {i}; ii++) {{
-                const float *restrict xi = x + ii * ld + kk * d + t0;
+                const float *restrict xi = x + ii * ld + at;
                 const float *restrict wi = w + (kk * {i} + ii) * {stride};"""
         vec = "\n".join([
             "        vf " + ", ".join(f"a{o}" for o in outs) + ", v;",
@@ -119,6 +122,15 @@ class Source:
         self.helpers[name] = f"{head}\n#if NAMX_VECTORS\n{vec}\n#else\n{scalar}\n#endif\n    }}\n}}"
         return name
 
+    def rows(self, expr: str) -> str:
+        """A function applying `expr` (of v) in place to n floats."""
+        name = self.row_functions.get(expr)
+        if name is None:
+            name = self.row_functions[expr] = f"apply{len(self.row_functions)}"
+            self.helpers[name] = (f"static void {name}(float *x, size_t n)\n{{\n    size_t i;\n"
+                                  f"    for (i = 0; i < n; i++) {{ const float v = x[i]; x[i] = {expr}; }}\n}}")
+        return name
+
     def helper(self, name: str) -> str:
         if name not in self.helpers:
             self.helpers[name] = HELPERS[name]
@@ -128,23 +140,23 @@ class Source:
 HELPERS = {
     "ring_write": """static void ring_write(float *h, size_t r, size_t p, const float *x, size_t rows, size_t n)
 {
-    /* columns p..p+n-1 (mod r), each stored twice: at j and at j + r */
+    /* columns p..p+n-1 (mod r); columns 0..TILE-1 again after column r-1, so a tile's read
+       that starts before r stays contiguous */
     const size_t first = n < r - p ? n : r - p;
     size_t c;
     for (c = 0; c < rows; c++) {
-        float *row = h + c * 2 * r;
+        float *row = h + c * (r + TILE);
         const float *xc = x + c * CHUNK;
         memcpy(row + p, xc, first * sizeof(float));
-        memcpy(row + p + r, xc, first * sizeof(float));
         memcpy(row, xc + first, (n - first) * sizeof(float));
-        memcpy(row + r, xc + first, (n - first) * sizeof(float));
+        memcpy(row + r, row, TILE * sizeof(float));
     }
 }""",
-    "sigmoid": "static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }",
+    "sigmoid": "INLINE float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }",
     # tanh within 1.5 ulp of the exact value, with no libm call, so that loops over it vectorise:
     # an odd minimax polynomial below 0.55, else 1 - 2/(e^2|x| + 1) with e^y = 2^k e^r (Taylor,
     # |r| <= ln2/2, ln2 split for an exact reduction); +-1 from 9 on.
-    "tanh32": """static float tanh32(float x)
+    "tanh32": """INLINE float tanh32(float x)
 {
     const float ax = fabsf(x), u = x * x;
     const float p = ((((0.002427309053018689f * u - 0.008440094068646431f) * u + 0.021790826693177223f) * u
@@ -161,7 +173,7 @@ HELPERS = {
     big = x < 0.0f ? -big : big;
     return ax < 0.55f ? x + x * u * p : (ax < 9.0f ? big : (x < 0.0f ? -1.0f : 1.0f));
 }""",
-    "fasttanh": """static float fasttanh(float x)
+    "fasttanh": """INLINE float fasttanh(float x)
 {
     const float ax = fabsf(x), x2 = x * x;
     return (x * (2.45550750702956f + 2.45550750702956f * ax + (0.893229853513558f + 0.821226666969744f * ax) * x2))
@@ -208,19 +220,19 @@ class Engine:
         b = "NULL" if c.bias is None else self.src.const(self._id("b"), c.bias)
         mv = self.src.matvec(k, o, i)
         if c.history == 0:
-            self.body.append(f"{mv}({w}, {b}, {x}, CHUNK, 0, {y}, nv, {int(acc)});")
+            self.body.append(f"{mv}({w}, {b}, {x}, CHUNK, 0, CHUNK, 0, {y}, nv, {int(acc)});")
             return
         h, r = c.history, c.history + CHUNK
         self.positions += 1
         fld, fpos = f"ring{self.positions}", f"pos{self.positions}"
-        self.fields += [f"float {fld}[{i * 2 * r}];", f"size_t {fpos};"]
-        self.state_floats += i * 2 * r
+        self.fields += [f"float {fld}[{i * (r + TILE)}];", f"size_t {fpos};"]
+        self.state_floats += i * (r + TILE)
         self.zero += [f"memset(s->{fld}, 0, sizeof s->{fld});", f"s->{fpos} = 0;"]
         self.src.helper("ring_write")
         self.body.append(
             f"{{ const size_t st = (s->{fpos} + {r - h}) % {r};\n"
             f"  ring_write(s->{fld}, {r}, s->{fpos}, {x}, {i}, n);\n"
-            f"  {mv}({w}, {b}, s->{fld} + st, {2 * r}, {c.dilation}, {y}, nv, {int(acc)});\n"
+            f"  {mv}({w}, {b}, s->{fld}, {r + TILE}, st, {r}, {c.dilation}, {y}, nv, {int(acc)});\n"
             f"  s->{fpos} = (s->{fpos} + n) % {r}; }}")
 
     def act(self, a: Activation, buf: str, rows: int, src: str | None = None) -> None:
@@ -230,6 +242,13 @@ class Engine:
         if a.name == "PReLU" and a.slopes:
             slopes = self.src.const(self._id("slope"), a.slopes)
         expr = self._act_expr(a, "v", slopes)
+        if slopes is None and "(" in expr.replace("(v", ""):
+            # A call (tanh32, sigmoid...) is inlined, and its loop vectorised, only in a small
+            # function of its own: in the chunk function the compiler keeps it a call.
+            if src != buf:
+                self.body.append(f"memcpy({buf}, {src}, {rows} * CHUNK * sizeof(float));")
+            self.body.append(f"{self.src.rows(expr)}({buf}, {rows} * CHUNK);")
+            return
         self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < nv; t++) "
                          f"{{ const float v = {src}[r * CHUNK + t]; {buf}[r * CHUNK + t] = {expr}; }}")
 
@@ -530,6 +549,11 @@ size_t {cname}_state_bytes(void);
 #endif
 #if NAMX_VECTORS
 typedef float vf __attribute__((vector_size(TILE * sizeof(float))));
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define INLINE static inline __attribute__((always_inline)) /* inlined, the loops around it vectorise */
+#else
+#define INLINE static inline
 #endif
 
 """ + "\n".join(src.consts) + "\n\n" + "\n\n".join(src.helpers.values()) + "\n\n" + eng.functions() + f"""void {cname}_init({cname}_state *s)
