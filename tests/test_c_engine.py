@@ -201,8 +201,6 @@ def test_convert_reports_flash_and_ram_per_width(tmp_path):
 def test_no_compiler_is_a_one_line_error(tmp_path):
     model = tmp_path / "w.nam"
     model.write_text(json.dumps(with_weights(nam("Linear", {"receptive_field": 3, "bias": True}))))
-    r = namx("run", model, tmp_path / "in.npy", tmp_path / "out.npy", "--runtime", "c",
-             env={"CC": str(tmp_path / "no-such-cc")})
     np.save(tmp_path / "in.npy", np.zeros(10, np.float32))
     r = namx("run", model, tmp_path / "in.npy", tmp_path / "out.npy", "--runtime", "c",
              env={"CC": str(tmp_path / "no-such-cc")})
@@ -247,3 +245,25 @@ def test_the_engines_tanh_is_within_1_5_ulp(tmp_path):
     exact = np.tanh(x.astype(np.float64))
     ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
     assert np.max(np.abs(y - exact) / ulp) <= 1.5
+
+
+@pytest.mark.spec("14.1")
+def test_instances_are_independent_and_process_works_in_place(tmp_path):
+    model = load_model("example")
+    paths = convert("c", model, width="3", output=str(tmp_path / "a.c"))
+    _compile("cc", [tmp_path / "a.c"], tmp_path / "a.so", ["-shared", "-fPIC", "-lm"])
+    c = ctypes.CDLL(str(tmp_path / "a.so"))
+    assert sorted(p.name for p in paths) == ["a.c", "a.h"]
+    c.namx_a_w3_state_bytes.restype = ctypes.c_size_t
+    one, two = (ctypes.create_string_buffer(c.namx_a_w3_state_bytes()) for _ in range(2))
+    c.namx_a_w3_init(one)
+    c.namx_a_w3_init(two)
+    x = np.ascontiguousarray(X, np.float32)
+    ptr = ctypes.POINTER(ctypes.c_float)
+    y1, y2 = np.empty_like(x), x.copy()
+    for i in range(0, x.size, 500):  # interleaved calls; the second instance writes over its input
+        n = ctypes.c_size_t(min(500, x.size - i))
+        c.namx_a_w3_process(one, x[i:].ctypes.data_as(ptr), y1[i:].ctypes.data_as(ptr), n)
+        c.namx_a_w3_process(two, y2[i:].ctypes.data_as(ptr), y2[i:].ctypes.data_as(ptr), n)
+    assert np.array_equal(y1, y2)
+    assert np.max(np.abs(y1 - open_streamer("numpy", model, "3").process(X))) <= 2e-5

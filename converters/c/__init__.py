@@ -33,11 +33,11 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
         raise NamxError(f"{output}: names one file but the model has {len(levels)} widths "
                         "(give a stem without .c, or --width)")
     stem, folder = _naming(model, output)
-    sid = identifier(stem)
+    prefix = identifier(f"namx_{stem}")
     pairs = []
     for lv in levels:
         c_path = Path(output) if single else folder / f"{stem}.w{lv.label}.c"
-        pairs.append((lv, c_path, c_path.with_suffix(".h"), f"namx_{sid}_w{identifier(lv.label)}"))
+        pairs.append((lv, c_path, c_path.with_suffix(".h"), identifier(f"{prefix}_w{lv.label}")))
     wrap = len(levels) > 1
     planned = [p for _, c, h, _ in pairs for p in (c, h)]
     if wrap:
@@ -51,7 +51,7 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
         header, source, sizes[c_path] = generate(model.at(lv), cname, h_path.name, lv.label, lv.index)
         outputs[h_path], outputs[c_path] = header, source
     if wrap:
-        h, c = wrapper(f"namx_{sid}", f"{stem}.h", [(lv, h.name, cname) for lv, _, h, cname in pairs])
+        h, c = wrapper(prefix, f"{stem}.h", [(lv, h.name, cname) for lv, _, h, cname in pairs])
         outputs[folder / f"{stem}.h"], outputs[folder / f"{stem}.c"] = h, c
     for path, text in outputs.items():
         with atomic_output(path) as tmp:
