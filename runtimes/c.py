@@ -11,8 +11,8 @@ import ctypes
 import numpy as np
 
 from namx.converters.c.build import compiler, shared_library
-from namx.errors import NamxError
 from namx.converters.c.generate import generate
+from namx.errors import NamxError
 from namx.widths import WidthLevel
 
 from .base import LevelRunner, Streamer
