@@ -12,7 +12,8 @@ When both ONNX forms are measured, the last column is the all-widths graph's tim
 fixed graph's at the same width ("dyn/fix"; 1.0 = as fast).
 `--clock cpu` uses this process's CPU time: on a machine other jobs load it leaves out time spent
 waiting for a core (not cache contention). Default columns: every registered runtime; TFLM
-(reference kernels) is slow, so `--runtimes` can leave it out.
+(reference kernels) is slow, so `--runtimes` can leave it out. `c` is the generated C engine built
+with -O2 (portable); `c-v3` builds it with -O3 -march=x86-64-v3 -ffp-contract=fast.
 """
 import argparse
 import os
@@ -29,7 +30,9 @@ from namx.runtimes import RUNTIMES, open_streamer  # noqa: E402
 from namx.signals import mix  # noqa: E402
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-OPTIONS = {"numpy-float32": ("numpy", {"precision": "float32"}), "litert": ("litert", {"num_threads": 1})}
+OPTIONS = {"numpy-float32": ("numpy", {"precision": "float32"}), "litert": ("litert", {"num_threads": 1}),
+           # the generated C engine: "c" is the portable -O2 build, "c-v3" the AVX2/FMA one
+           "c-v3": ("c", {"cflags": ["-O3", "-march=x86-64-v3", "-ffp-contract=fast"]})}
 
 
 def measure(streamer, x, block, repeats, clock):

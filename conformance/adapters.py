@@ -275,10 +275,16 @@ def installed_runtimes() -> tuple[list[str], dict[str, str]]:
             missing[name] = why
             continue
         try:
-            importlib.import_module(target.split(":")[0])
-            names.append(name)
+            module = importlib.import_module(target.split(":")[0])
         except ImportError as e:
             missing[name] = f"not installed ({e})"
+            continue
+        # a runtime that needs more than its Python modules (runtime c: a C compiler) says why not
+        why_not = getattr(module, "unavailable", lambda: None)()
+        if why_not:
+            missing[name] = why_not
+        else:
+            names.append(name)
     names += [n for n in entry_points() if n not in RUNTIMES]
     return names, missing
 

@@ -24,6 +24,7 @@ TARGETS: dict[str, str] = {
     "nam": "namx.converters.nam_file:convert",
     "onnx": "namx.converters.onnx:convert",
     "tflite": "namx.converters.tflite:convert",
+    "c": "namx.converters.c:convert",
 }
 
 

@@ -14,6 +14,7 @@ RUNTIMES = {
     "onnxruntime-dynamic": "namx.runtimes.onnx_runtime:OnnxRuntimeDynamicStreamer",
     "litert": "namx.runtimes.litert:LiteRTStreamer",
     "tflm": "namx.runtimes.tflm:TFLMStreamer",
+    "c": "namx.runtimes.c:CStreamer",
 }
 
 # Runtimes whose package is an optional extra of namx (wheels exist only on some platforms):
