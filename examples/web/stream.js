@@ -1,0 +1,85 @@
+// The ONNX binding (spec §9) in JavaScript: stream audio through a namx ONNX graph with
+// onnxruntime (web or node). Runs anywhere `ort` runs: the AudioWorklet and the page use it.
+import {onnxMetadata} from './onnx-meta.js';
+
+function base64Floats(text) {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = text.replace(/=+$/, '');
+  const bytes = new Uint8Array(Math.floor(clean.length * 3 / 4));
+  let bits = 0, acc = 0, j = 0;
+  for (const ch of clean) { acc = (acc << 6) | A.indexOf(ch); bits += 6; if (bits >= 8) { bits -= 8; bytes[j++] = (acc >> bits) & 255; } }
+  return new Float32Array(bytes.buffer);
+}
+
+export class NamxStream {
+  static async open(ort, modelBytes, meta) {
+    const session = await ort.InferenceSession.create(modelBytes, {executionProviders: ['wasm']});
+    return new NamxStream(ort, session, meta || onnxMetadata(modelBytes));
+  }
+
+  constructor(ort, session, meta) {
+    this.ort = ort;
+    this.session = session;
+    this.stateNames = session.inputNames.filter((n) => n.startsWith('state.'));
+    this.hasWidth = session.inputNames.includes('width');
+    const flat = base64Floats(meta['namx.initial_state'] || '');
+    const shapes = meta['namx.state_shapes'] ? meta['namx.state_shapes'].split(',') : [];
+    this.initial = {};
+    let at = 0;
+    this.stateNames.forEach((name, i) => {
+      const shape = shapes[i].split('x').map(Number);
+      const n = shape.reduce((a, b) => a * b, 1);
+      this.initial[name] = new ort.Tensor('float32', flat.slice(at, at + n), shape);
+      at += n;
+    });
+    const values = meta['namx.width_values'] ? meta['namx.width_values'].split(',').map(Number) : [];
+    this.width = values.length ? values[values.length - 1] : null;
+    this.reset();
+  }
+
+  /** Back to the prewarmed initial state. */
+  reset() {
+    this.state = {...this.initial};
+  }
+
+  /** The width value for the next block (all-widths graphs; the graph applies the change rule). */
+  setWidth(value) {
+    this.width = Number(value);
+  }
+
+  /** One block (length >= 1) in, one block out. */
+  async process(block) {
+    const feeds = {audio: new this.ort.Tensor('float32', block, [block.length]), ...this.state};
+    if (this.hasWidth) feeds.width = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(this.width)), []);
+    const result = await this.session.run(feeds);
+    for (const name of this.stateNames) this.state[name] = result['next_' + name];
+    return result.audio_out.data;
+  }
+
+  /** A whole signal in blocks of `block`, switching width at the schedule's [sample, value] pairs. */
+  async run(x, block, schedule = []) {
+    const y = new Float32Array(x.length);
+    const switches = [...schedule].sort((a, b) => a[0] - b[0]);
+    for (let start = 0; start < x.length;) {
+      while (switches.length && switches[0][0] <= start) this.setWidth(switches.shift()[1]);
+      // A block ends early at the next switch, so every switch lands on a block boundary.
+      const stop = Math.min(x.length, start + block, switches.length ? switches[0][0] : Infinity);
+      y.set(await this.process(x.subarray(start, stop)), start);
+      start = stop;
+    }
+    return y;
+  }
+}
+
+/** '0:3,4800:8' -> [[0, '3'], [4800, '8']]: sample positions and width labels. */
+export function parseSchedule(text) {
+  const pairs = text.split(',').map((item) => {
+    const m = /^(\d+):(\w+)$/.exec(item.trim());
+    if (!m) throw new Error(`schedule=${text}: each item must be SAMPLE:WIDTH (got '${item}')`);
+    return [Number(m[1]), m[2]];
+  });
+  for (let i = 1; i < pairs.length; i++) {
+    if (pairs[i][0] <= pairs[i - 1][0]) throw new Error(`schedule=${text}: sample positions must increase`);
+  }
+  return pairs;
+}
