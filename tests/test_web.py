@@ -6,14 +6,8 @@ Chromium through puppeteer-core. Needs node, Debian's chromium and `npm ci` in e
 """
 from __future__ import annotations
 
-import base64
-import functools
-import http.server
-import json
 import os
-import shutil
-import subprocess
-import threading
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,68 +24,23 @@ from namx.metrics import esr_db, max_abs_error
 from namx.runtimes import open_streamer
 from namx.signals import SIGNALS, mix
 
-WEB = REPO / "examples" / "web"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+sys.path.insert(0, str(REPO / "examples" / "web" / "tools"))
+from harness import WEB, headless, missing, run_pages, serve  # noqa: E402
+
 SWITCH_SCHEDULE = "0:{a},4800:{b},30000:{a},60001:{b}"  # sample positions, as `namx run --schedule`
-
-
-def _missing() -> str | None:
-    if not shutil.which("node"):
-        return "node is not installed"
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM}"
-    for package in ("onnxruntime-web", "puppeteer-core"):
-        if not (WEB / "node_modules" / package).is_dir():
-            return f"examples/web/node_modules/{package} is missing (run npm ci --ignore-scripts there)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """(folder, base URL): a static server on 127.0.0.1 whose /web/ is examples/web and whose
-    other files the tests write into the folder."""
-    missing = _missing()
-    if missing:
+    """(folder, base URL): examples/web served on 127.0.0.1 as /web/, beside the files tests write."""
+    why = missing()
+    if why:
         if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {missing}")
-        pytest.skip(missing)
+            pytest.fail(f"browser tests cannot run in CI: {why}")
+        pytest.skip(why)
     root = tmp_path_factory.mktemp("site")
-    (root / "web").symlink_to(WEB, target_is_directory=True)
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                          ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def headless(*args, timeout=900) -> list[dict]:
-    done = subprocess.run(["node", str(WEB / "tools" / "headless.mjs"), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=WEB)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-
-
-def run_pages(base: str, runs: list[dict]) -> list[dict]:
-    """Scriptable mode: one page load per run (model, input, width/schedule, block)."""
-    urls = []
-    for r in runs:
-        query = "&".join(f"{k}={v}" for k, v in r.items())
-        urls.append(f"{base}/web/index.html?{query}&autorun=1")
-    results = headless("run", *urls)
-    assert len(results) == len(runs)
-    for r in results:
-        if r["output"] is not None:
-            r["output"] = np.frombuffer(base64.b64decode(r["output"]), "<f4")
-    return results
+    with serve(root) as base:
+        yield root, base
 
 
 def _golden_models():
