@@ -11,6 +11,22 @@ function base64Floats(text) {
   return new Float32Array(bytes.buffer);
 }
 
+const LEVEL = 'state.level';
+
+function metadataState(ort, meta, names) {
+  const flat = base64Floats(meta['namx.initial_state'] || '');
+  const shapes = meta['namx.state_shapes'] ? meta['namx.state_shapes'].split(',') : [];
+  const state = {};
+  let at = 0;
+  names.forEach((name, i) => {
+    const shape = shapes[i].split('x').map(Number);
+    const n = shape.reduce((a, b) => a * b, 1);
+    state[name] = new ort.Tensor('float32', flat.slice(at, at + n), shape);
+    at += n;
+  });
+  return state;
+}
+
 export class NamxStream {
   static async open(ort, modelBytes, meta) {
     const session = await ort.InferenceSession.create(modelBytes, {executionProviders: ['wasm']});
@@ -22,19 +38,25 @@ export class NamxStream {
     this.session = session;
     this.stateNames = session.inputNames.filter((n) => n.startsWith('state.'));
     this.hasWidth = session.inputNames.includes('width');
-    const flat = base64Floats(meta['namx.initial_state'] || '');
-    const shapes = meta['namx.state_shapes'] ? meta['namx.state_shapes'].split(',') : [];
-    this.initial = {};
-    let at = 0;
-    this.stateNames.forEach((name, i) => {
-      const shape = shapes[i].split('x').map(Number);
-      const n = shape.reduce((a, b) => a * b, 1);
-      this.initial[name] = new ort.Tensor('float32', flat.slice(at, at + n), shape);
-      at += n;
-    });
+    this.selfStarting = this.stateNames.includes(LEVEL);
+    this.initial = this.selfStarting ? this.startState() : metadataState(ort, meta, this.stateNames);
     const values = meta['namx.width_values'] ? meta['namx.width_values'].split(',').map(Number) : [];
     this.width = values.length ? values[values.length - 1] : null;
     this.reset();
+  }
+
+  /** A state that makes the graph start from its initial state: level -1, other states ignored
+   * (any values; a dimension the graph leaves open is given size 1). */
+  startState() {
+    const state = {};
+    for (const name of this.stateNames) {
+      const {shape, type} = this.session.inputMetadata.find((m) => m.name === name);
+      const dims = shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1));
+      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      if (name === LEVEL) data.fill(-1);
+      state[name] = new this.ort.Tensor(type || 'float32', data, dims);
+    }
+    return state;
   }
 
   /** Back to the prewarmed initial state. */
