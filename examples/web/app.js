@@ -62,6 +62,8 @@ async function autorun() {
       schedule = parseSchedule(params.get('schedule')).map(([at, label]) => [at, widthValue(info, label, modelUrl)]);
     } else if (params.has('width')) {
       schedule = [[0, widthValue(info, params.get('width'), modelUrl)]];
+    } else {
+      schedule = [[0, info.fixed ? widthValue(info, info.fixedWidth, modelUrl) : info.widths.at(-1).value]];
     }
     ort.env.wasm.wasmBinary = wasm;
     ort.env.wasm.numThreads = 1;
@@ -170,7 +172,7 @@ async function play() {
     const wasm = await fetchBytes(WASM_URL);
     const node = new AudioWorkletNode(ctx, 'namx-processor', {
       numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1],
-      processorOptions: {wasm, model: player.model.slice(0), width: currentWidth().value, meta: onnxMetadata(player.model)},
+      processorOptions: {wasm, model: player.model.slice(0), width: currentWidth().value},
     });
     node.port.onmessage = ({data}) => onWorklet(data);
     player.node = node;

@@ -1,57 +1,35 @@
 // The ONNX binding (spec §9) in JavaScript: stream audio through a namx ONNX graph with
 // onnxruntime (web or node). Runs anywhere `ort` runs: the AudioWorklet and the page use it.
-import {onnxMetadata} from './onnx-meta.js';
 
-function base64Floats(text) {
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const clean = text.replace(/=+$/, '');
-  const bytes = new Uint8Array(Math.floor(clean.length * 3 / 4));
-  let bits = 0, acc = 0, j = 0;
-  for (const ch of clean) { acc = (acc << 6) | A.indexOf(ch); bits += 6; if (bits >= 8) { bits -= 8; bytes[j++] = (acc >> bits) & 255; } }
-  return new Float32Array(bytes.buffer);
-}
-
-const LEVEL = 'state.level';
-
-function metadataState(ort, meta, names) {
-  const flat = base64Floats(meta['namx.initial_state'] || '');
-  const shapes = meta['namx.state_shapes'] ? meta['namx.state_shapes'].split(',') : [];
-  const state = {};
-  let at = 0;
-  names.forEach((name, i) => {
-    const shape = shapes[i].split('x').map(Number);
-    const n = shape.reduce((a, b) => a * b, 1);
-    state[name] = new ort.Tensor('float32', flat.slice(at, at + n), shape);
-    at += n;
-  });
-  return state;
-}
+const LEVEL = 'state.level';  // the level index the previous block ran; -1 starts (spec §9.3)
 
 export class NamxStream {
-  static async open(ort, modelBytes, meta) {
+  static async open(ort, modelBytes) {
     const session = await ort.InferenceSession.create(modelBytes, {executionProviders: ['wasm']});
-    return new NamxStream(ort, session, meta || onnxMetadata(modelBytes));
+    return new NamxStream(ort, session);
   }
 
-  constructor(ort, session, meta) {
+  /** A stream over an onnxruntime session; it knows the graph only by its input names and shapes. */
+  constructor(ort, session) {
+    if (!session.inputNames.includes(LEVEL)) {
+      throw new Error(`not a namx streaming graph with ${LEVEL} (convert the model again with namx)`);
+    }
     this.ort = ort;
     this.session = session;
     this.stateNames = session.inputNames.filter((n) => n.startsWith('state.'));
     this.hasWidth = session.inputNames.includes('width');
-    this.selfStarting = this.stateNames.includes(LEVEL);
-    this.initial = this.selfStarting ? this.startState() : metadataState(ort, meta, this.stateNames);
-    const values = meta['namx.width_values'] ? meta['namx.width_values'].split(',').map(Number) : [];
-    this.width = values.length ? values[values.length - 1] : null;
+    this.width = null;  // all-widths graphs: set before the first block
+    this.initial = this.startState();
     this.reset();
   }
 
   /** A state that makes the graph start from its initial state: level -1, other states ignored
-   * (any values; a dimension the graph leaves open is given size 1). */
+   * (any values; a dimension the graph leaves open is given size 0). */
   startState() {
     const state = {};
     for (const name of this.stateNames) {
       const {shape, type} = this.session.inputMetadata.find((m) => m.name === name);
-      const dims = shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1));
+      const dims = shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 0));
       const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
       if (name === LEVEL) data.fill(-1);
       state[name] = new this.ort.Tensor(type || 'float32', data, dims);
@@ -72,7 +50,10 @@ export class NamxStream {
   /** One block (length >= 1) in, one block out. */
   async process(block) {
     const feeds = {audio: new this.ort.Tensor('float32', block, [block.length]), ...this.state};
-    if (this.hasWidth) feeds.width = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(this.width)), []);
+    if (this.hasWidth) {
+      if (this.width === null) throw new Error('an all-widths graph needs a width');
+      feeds.width = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(this.width)), []);
+    }
     const result = await this.session.run(feeds);
     for (const name of this.stateNames) this.state[name] = result['next_' + name];
     return result.audio_out.data;

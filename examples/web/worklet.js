@@ -17,7 +17,7 @@ const STATS_EVERY = 20;      // quanta between stats messages (about 50 ms at 48
 class NamxProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const {wasm, model, width, meta} = options.processorOptions;
+    const {wasm, model, width} = options.processorOptions;
     this.pending = [];          // input quanta not yet run
     this.wet = Array.from({length: LATENCY_BLOCKS}, () => new Float32Array(QUANTUM));
     this.dry = Array.from({length: LATENCY_BLOCKS}, () => new Float32Array(QUANTUM));
@@ -27,7 +27,7 @@ class NamxProcessor extends AudioWorkletProcessor {
     this.perWidth = {};         // width -> {ms, runs}
     ort.env.wasm.wasmBinary = wasm;
     ort.env.wasm.numThreads = 1;
-    NamxStream.open(ort, new Uint8Array(model), meta).then((stream) => {
+    NamxStream.open(ort, new Uint8Array(model)).then((stream) => {
       this.stream = stream;
       if (width !== undefined && width !== null) stream.setWidth(width);
       this.port.postMessage({type: 'ready', width: stream.width});
