@@ -244,4 +244,6 @@ def _segment_signal(kind: SegmentKind):
 
 # `namx signal NAME`: name -> f(sample_rate) -> float32 samples
 SIGNALS = {"mix": mix, "program": lambda sample_rate=48000.0: program(sample_rate)[0],
+           # 4 s of guitar DI: the browser example's bundled clip (examples/web/di.wav)
+           "di": lambda sample_rate=48000.0: guitar_di(round(4 * sample_rate), sample_rate, seed=7).astype(np.float32),
            **{kind.name: _segment_signal(kind) for kind in PROGRAM}}
