@@ -259,8 +259,9 @@ def _schedule(text: str, model) -> dict[int, str]:
         sample, sep, width = pair.strip().partition(":")
         if not sep or not sample.isdigit() or len(sample) > 15 or not width:
             raise NamxError(f"--schedule: {pair.strip()!r} is not SAMPLE:WIDTH (e.g. 0:3,4800:8)")
-        if changes and int(sample) <= max(changes):
-            raise NamxError(f"--schedule: samples must increase (got {sample} after {max(changes)})")
+        if changes and int(sample) <= last:
+            raise NamxError(f"--schedule: samples must increase (got {sample} after {last})")
+        last = int(sample)
         changes[int(sample)] = select(model, width).label
     if 0 not in changes:
         raise NamxError("--schedule: the first change must be at sample 0")

@@ -19,6 +19,7 @@ from conftest import GOLDEN, REPO, assert_matches_golden
 
 from namx import load
 from namx.bundled import load_model
+from namx.cli import describe
 from namx.converters.onnx import export
 from namx.metrics import esr_db, max_abs_error
 from namx.runtimes import open_streamer
@@ -147,6 +148,11 @@ def test_interactive_page_plays_in_the_worklet_with_a_width_slider(site, tmp_pat
     for label in labels:  # slim8's width values are its labels (channel counts)
         assert final["perWidth"][label]["runs"] > 100, label
     assert any(s["stats"]["outPeak"] > 0 for s in result["seen"])
+    # the width table: weights and multiply-adds from the file, a block time for each width played
+    stats = {w["label"]: w for w in describe(load_model("slim8"))["widths"]}
+    for label, weights, macs, block_ms, rtf in result["table"]:
+        assert (weights, macs) == (f"{stats[label]['weights']:,}", f"{stats[label]['macs_per_sample']:,}")
+        assert (block_ms != "–") == (label in labels), label
     assert shot.stat().st_size > 10_000
 
 

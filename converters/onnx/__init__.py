@@ -20,7 +20,7 @@ from namx import SPEC_VERSION, __version__
 from namx.outputs import atomic_output
 from namx.errors import NamxError
 from namx.model import Model
-from namx.stats import prewarm_samples, receptive_field
+from namx.stats import macs_per_sample, num_weights, prewarm_samples, receptive_field
 from namx.widths import select
 
 from .builder import STATE_IN, STATE_OUT
@@ -34,6 +34,8 @@ METADATA = {
     "namx.graph": "'dynamic' (all widths; has the width input) or 'fixed' (one width)",
     "namx.widths": "width labels offered, narrowest first, comma-separated",
     "namx.width_values": "the int64 to feed as `width` for each label, same order",
+    "namx.weights": "per width label, the weights that width uses (as `namx info`)",
+    "namx.macs_per_sample": "per width label, multiply-adds per sample (as `namx info`)",
     "namx.width": "fixed graphs: the label of their width",
     "namx.sample_rate": "sample rate in Hz the model expects",
     "namx.receptive_field": "per width, input samples that affect one output ('unbounded' for an LSTM)",
@@ -76,6 +78,8 @@ def export(model: Model, width=None) -> onnx.ModelProto:
         "namx.graph": "dynamic" if width is None else "fixed",
         "namx.widths": ",".join(lv.label for lv in levels),
         "namx.width_values": ",".join(map(str, width_values(levels))),
+        "namx.weights": ",".join(str(num_weights(model.at(lv))) for lv in levels),
+        "namx.macs_per_sample": ",".join(str(macs_per_sample(model.at(lv))) for lv in levels),
         "namx.sample_rate": f"{model.sample_rate:g}",
         "namx.receptive_field": ",".join(str(receptive_field(model.at(lv)) or "unbounded") for lv in chosen),
         "namx.prewarm_samples": ",".join(str(prewarm_samples(model.at(lv))) for lv in chosen),

@@ -64,7 +64,9 @@ try {
     }
     await page.screenshot({path: png, fullPage: true});
     const error = await page.evaluate(() => window.namxLive.error);
-    console.log(JSON.stringify({url, error, seen, console: console_}));
+    const table = await page.evaluate(() => [...document.querySelectorAll('#widths tbody tr')]
+      .map((tr) => [...tr.cells].map((td) => td.textContent)));
+    console.log(JSON.stringify({url, error, seen, table, console: console_}));
   } else {
     throw new Error(`unknown mode ${mode} (run or live)`);
   }
