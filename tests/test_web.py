@@ -149,7 +149,7 @@ def test_interactive_page_plays_in_the_worklet_with_a_width_slider(site, tmp_pat
         assert final["perWidth"][label]["runs"] > 100, label
     assert any(s["stats"]["outPeak"] > 0 for s in result["seen"])
     # the width table: weights and multiply-adds from the file, a block time for each width played
-    stats = {w["label"]: w for w in describe(load_model("slim8"))["widths"]}
+    stats = {w["width"]: w for w in describe(load_model("slim8"))["widths"]}
     for label, weights, macs, block_ms, rtf in result["table"]:
         assert (weights, macs) == (f"{stats[label]['weights']:,}", f"{stats[label]['macs_per_sample']:,}")
         assert (block_ms != "–") == (label in labels), label
