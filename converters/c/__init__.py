@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from namx.audio import atomic_output
+from namx.outputs import atomic_output, check_output_path
 from namx.errors import NamxError
 from namx.widths import select
 
@@ -43,7 +43,7 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
     if wrap:
         planned += [folder / f"{stem}.c", folder / f"{stem}.h"]
     for p in planned:
-        _check_output(p, force)
+        check_output_path(p, force)
 
     outputs: dict[Path, str] = {}
     sizes = {}
@@ -76,11 +76,3 @@ def _naming(model, output) -> tuple[str, Path]:
         return (out.stem if out.suffix == ".c" else out.name), out.parent
     return Path(model.source).stem, Path()
 
-
-def _check_output(path: Path, force: bool) -> None:
-    if not path.parent.is_dir():
-        raise NamxError(f"{path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise NamxError(f"{path}: is a directory")
-    if path.exists() and not force:
-        raise NamxError(f"{path}: already exists (use --force to overwrite)")
