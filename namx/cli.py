@@ -121,12 +121,23 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `namx info m.nam | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception:
+        # SIGTERM inside a C extension's import surfaces as that import failing (ImportError), not
+        # as SystemExit: the run is ending anyway, so end it as terminated, without a traceback.
+        if _TERMINATED:
+            return 128 + signal.SIGTERM
+        raise
     finally:
         _on_sigterm(previous)
 
 
+_TERMINATED = False  # set once SIGTERM arrived
+
+
 def _terminated(signum, frame):
     """SIGTERM unwinds like Ctrl-C: every `with` block cleans up (no partial outputs, no temporary folders)."""
+    global _TERMINATED
+    _TERMINATED = True
     print("namx: terminated", file=sys.stderr)
     raise SystemExit(128 + signum)
 

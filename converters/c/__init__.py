@@ -56,14 +56,14 @@ def convert(model, *, output=None, width=None, block_size=None, signatures=False
     for path, text in outputs.items():
         with atomic_output(path) as tmp:
             tmp.write_text(text)
-    for _, c_path, _, _ in pairs:
-        print(_size_line(c_path, sizes[c_path]), file=sys.stderr)
+    for _, c_path, h_path, _ in pairs:
+        m7 = m7_sizes(outputs[c_path], h_path.name, outputs[h_path])
+        print(_size_line(c_path, sizes[c_path], m7), file=sys.stderr)
     return list(outputs)
 
 
-def _size_line(c_path: Path, s: dict) -> str:
+def _size_line(c_path: Path, s: dict, m7: dict | None) -> str:
     ram = f"RAM {s['ram_bytes']} bytes of state (+ {s['stack_bytes']} bytes of stack per call)"
-    m7 = m7_sizes(c_path)
     if m7 is None:
         return f"{c_path}: flash {s['weights_bytes']} bytes of weights + code (arm-none-eabi-size not installed), {ram}"
     return (f"{c_path}: flash {m7['text'] + m7['data']} bytes on Cortex-M7 -O2 (weights {s['weights_bytes']} + code), "

@@ -65,13 +65,16 @@ def shared_library(sources: dict[str, str], flags: list[str] | None = None) -> P
     return lib
 
 
-def m7_sizes(c_file: Path) -> dict | None:
-    """text/data/bss bytes of one generated .c built for a Cortex-M7 (-O2), or None without the toolchain."""
+def m7_sizes(source: str, header_name: str, header: str) -> dict | None:
+    """text/data/bss bytes of one generated .c (and the .h it includes) built for a Cortex-M7 (-O2),
+    or None without the toolchain. Built from the text: the files may not be in place yet (namx.outputs)."""
     if not (shutil.which(M7[0]) and shutil.which("arm-none-eabi-size")):
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        obj = Path(tmp) / "m.o"
-        run([*M7, *STRICT, "-O2", "-c", str(c_file), "-I", str(c_file.parent), "-o", str(obj)])
+        c_file, obj = Path(tmp) / "engine.c", Path(tmp) / "engine.o"
+        c_file.write_text(source)
+        (Path(tmp) / header_name).write_text(header)
+        run([*M7, *STRICT, "-O2", "-c", str(c_file), "-I", tmp, "-o", str(obj)])
         out = run(["arm-none-eabi-size", str(obj)])
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
     return {"text": text, "data": data, "bss": bss}
