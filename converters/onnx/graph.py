@@ -23,6 +23,7 @@ import onnx
 import onnx_ir as ir
 
 from namx import __version__
+from namx.backends import ONE_WIDTH_AT_A_TIME, architecture
 from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
 from namx.stats import prewarm_samples
 from namx.widths import WidthLevel
@@ -34,17 +35,16 @@ OPSET = 17
 IR_VERSION = 8
 AUDIO_IN, AUDIO_OUT, WIDTH_IN, LEVEL_STATE = "audio", "audio_out", "width", "level"
 START_LEVEL = -1.0  # state.level fed to start or reset: no level ran yet
-BUILDERS = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build}
+# IR type -> build(b, P, S, net, x, prefix, build_net) (namx.backends)
+ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build,
+                 Container: ONE_WIDTH_AT_A_TIME}
 PREWARM_CHUNK = 1 << 16
 FLOAT = ir.TensorType(ir.DataType.FLOAT)
 
 
 def build_net(b: Builder, P, S, model: Model, x, prefix: str):
     """Append the ops of a plain model (any architecture) to b; x and the result are [1, C, T]."""
-    for cls, build in BUILDERS.items():
-        if isinstance(model.net, cls):
-            return build(b, P, S, model.net, x, prefix, build_net)
-    raise AssertionError(f"no ONNX builder for {type(model.net).__name__}")
+    return architecture(ARCHITECTURES, model)(b, P, S, model.net, x, prefix, build_net)
 
 
 def _audio_in() -> ir.Value:

@@ -11,8 +11,9 @@ import json
 import numpy as np
 
 from namx import __version__
+from namx.backends import ONE_WIDTH_AT_A_TIME
 from namx.errors import NamxError
-from namx.model import LSTM, ConvNet, Linear, Model, WaveNet
+from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
 from namx.runtimes.numpy_ref import initial_state
 from namx.stats import receptive_field
 from namx.widths import WidthLevel
@@ -22,7 +23,9 @@ from .binding import AUDIO, AUDIO_OUT, NEXT_SUFFIX, StreamBinding
 from .builder import ModelBuilder
 from .stream import StreamGraph
 
-ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build}
+# IR type -> build(sg, model, x, prefix) (namx.backends)
+ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build,
+                 Container: ONE_WIDTH_AT_A_TIME}
 SPEC = "A2 1.0"
 COPIED_METADATA = ("loudness", "input_level_dbu", "output_level_dbu", "gain")
 
