@@ -54,45 +54,41 @@ def _need(why: str | None):
 TABLE_MODULES = {
     "onnx": ("namx.converters.onnx.graph", "namx.converters.onnx.activations"),
     "tflite": ("namx.converters.tflite.export", "namx.converters.tflite.activations"),
+    "torch": ("namx.torch.module", "namx.torch.module"),
     "c": ("namx.converters.c.generate", "namx.converters.c.generate"),
 }
 
 
-def _tables(kind: str) -> dict[str, dict]:
-    where = {"ARCHITECTURES": 0, "ACTIVATIONS": 1}[kind]
-    return {backend: getattr(importlib.import_module(modules[where]), kind) for backend, modules in TABLE_MODULES.items()}
-
-
-def _torch_module():
+def _import(name: str):
     try:
-        from namx.torch import module
-    except ImportError:
-        _need("torch is not installed (namx[torch])")
-    return module
+        return importlib.import_module(name)
+    except ImportError as e:  # torch is an optional extra
+        _need(f"{name} cannot be imported: {e}")
 
 
-def _all_tables(kind: str) -> dict[str, dict]:
-    return {**_tables(kind), "torch": getattr(_torch_module(), kind)}
+def _table(backend: str, kind: str) -> dict:
+    return getattr(_import(TABLE_MODULES[backend][["ARCHITECTURES", "ACTIVATIONS"].index(kind)]), kind)
 
 
 def test_the_reference_defines_every_activation_it_lists():
     assert set(activations._FUNCTIONS) == set(activations.ACTIVATIONS)
 
 
-def test_every_backend_has_every_activation():
-    for backend, table in _all_tables("ACTIVATIONS").items():
-        assert set(table) == set(activations.ACTIVATIONS), backend
-        assert all(callable(f) for f in table.values()), backend
+@pytest.mark.parametrize("backend", TABLE_MODULES)
+def test_every_activation_has_an_entry(backend):
+    table = _table(backend, "ACTIVATIONS")
+    assert set(table) == set(activations.ACTIVATIONS)
+    assert all(callable(f) for f in table.values())
 
 
-def test_every_backend_has_every_architecture():
+@pytest.mark.parametrize("backend", TABLE_MODULES)
+def test_every_architecture_has_an_entry(backend):
     """Every IR type has an entry: a builder, or an explicit Unsupported (containers, built per width)."""
-    types = set(typing.get_args(Net))
-    for backend, table in _all_tables("ARCHITECTURES").items():
-        assert set(table) == types, backend
-        for cls, entry in table.items():
-            assert isinstance(entry, Unsupported) == (cls is Container), (backend, cls.__name__)
-            assert isinstance(entry, Unsupported) or callable(entry), (backend, cls.__name__)
+    table = _table(backend, "ARCHITECTURES")
+    assert set(table) == set(typing.get_args(Net))
+    for cls, entry in table.items():
+        assert isinstance(entry, Unsupported) == (cls is Container), cls.__name__
+        assert isinstance(entry, Unsupported) or callable(entry), cls.__name__
 
 
 def test_an_unsupported_entry_is_a_one_line_error_naming_the_file():
@@ -192,8 +188,8 @@ def _streamer(runtime: str, **options):
 
 
 def _torch(model, label):
+    module = _import("namx.torch.module").NamxModule(model)
     import torch
-    module = _torch_module().NamxModule(model)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # these tiny ops are far slower with threads that compete for a loaded CPU
     try:
