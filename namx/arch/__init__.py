@@ -5,8 +5,8 @@ sizes and, for one that offers several widths, its levels and slicing, all gathe
 `Architecture` (namx.arch.base). The loader, writer, widths and stats look an architecture up
 here, by the file's name (`ARCHITECTURES`) or by IR object (`of`), instead of testing types.
 
-Adding an architecture: a module here with its `ARCH`, one entry below, the spec's sections and
-the schema's enum; then one entry per backend (namx.runtimes, converters, namx.torch).
+Adding an architecture to the core: a module here with its `ARCH` and one entry below (plus the
+spec's sections and the schema's enum); each backend then says how it runs the new IR type.
 """
 from __future__ import annotations
 
