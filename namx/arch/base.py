@@ -6,6 +6,7 @@ model. So no architecture module imports the registry (namx.arch) or namx.model.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -34,8 +35,6 @@ class Sizes:
     work: int
 
 
-WIRE = Sizes(receptive_field=1, prewarm=1, state=0, weights=0, macs=0, work=0)  # what "no condition_dsp" adds
-
 
 class Span(NamedTuple):
     """One width level before it is numbered: the slim values it serves, its channels and label."""
@@ -44,6 +43,11 @@ class Span(NamedTuple):
     hi: float
     channels: tuple[int, ...]
     label: str | None  # None: not a meaningful label (every level is then labelled i<index>)
+
+
+def elements(*arrays) -> int:
+    """How many numbers the arrays hold, from their shapes (namx.torch builds models of tensors)."""
+    return sum(math.prod(a.shape) for a in arrays)
 
 
 def first_label(channels: tuple[int, ...]) -> str | None:

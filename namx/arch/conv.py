@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .base import floats
+from .base import elements, floats
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,12 +40,12 @@ class Conv:
 
     @property
     def num_weights(self) -> int:
-        return self.weight.size + (0 if self.bias is None else self.bias.size)
+        return elements(self.weight) + (0 if self.bias is None else elements(self.bias))
 
     @property
     def macs(self) -> int:
         """Multiply-adds per sample."""
-        return self.weight.size
+        return elements(self.weight)
 
     def dense(self) -> np.ndarray:
         """The weight as (K, out, in) with groups expanded to a block-diagonal matrix."""

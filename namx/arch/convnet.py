@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import Activation
-from .base import CONV_COST, Architecture, Sizes, floats
+from .base import CONV_COST, Architecture, Sizes, elements, floats
 from .conv import Conv
 from .reading import Reader, Weights, join
 
@@ -92,12 +92,12 @@ def write(net: ConvNet, to_json) -> tuple[dict, list[float]]:
 def sizes(net: ConvNet, sample_rate: float, nested) -> Sizes:
     """Prewarm: 1 + sum of dilations (the core's count)."""
     bn = 4 * net.channels + 1 if net.batchnorms else 0
-    macs = sum(c.macs for c in net.blocks) + net.head_w.size
+    macs = sum(c.macs for c in net.blocks) + elements(net.head_w)
     return Sizes(
         receptive_field=1 + sum(c.history for c in net.blocks),
         prewarm=1 + sum(c.dilation for c in net.blocks),
         state=sum(c.in_channels * c.history for c in net.convs()),
-        weights=sum(c.num_weights + bn for c in net.blocks) + net.head_w.size + net.head_b.size,
+        weights=sum(c.num_weights + bn for c in net.blocks) + elements(net.head_w, net.head_b),
         macs=macs,
         work=macs + CONV_COST * len(net.blocks),
     )

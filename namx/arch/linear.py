@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import CONV_COST, Architecture, Sizes, floats
+from .base import CONV_COST, Architecture, Sizes, elements, floats
 from .reading import Reader, Weights, join, show
 
 
@@ -43,7 +43,7 @@ def write(net: Linear, to_json) -> tuple[dict, list[float]]:
 
 def sizes(net: Linear, sample_rate: float, nested) -> Sizes:
     """No prewarm: its state is its past inputs, which start at zero."""
-    taps = int(net.taps.size)
+    taps = elements(net.taps)
     return Sizes(receptive_field=taps, prewarm=0, state=max(0, taps - 1), weights=taps + (net.bias is not None),
                  macs=taps, work=taps + CONV_COST)
 

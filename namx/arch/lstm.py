@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import CELL_COST, Architecture, Sizes, floats
+from .base import CELL_COST, Architecture, Sizes, elements, floats
 from .reading import Reader, Weights, join
 
 
@@ -72,12 +72,12 @@ def write(net: LSTM, to_json) -> tuple[dict, list[float]]:
 
 def sizes(net: LSTM, sample_rate: float, nested) -> Sizes:
     """Unbounded receptive field; prewarm: half a second, int(0.5 * sample_rate), from the stored (h0, c0)."""
-    macs = sum(c.w.size for c in net.cells) + net.head_w.size
+    macs = sum(elements(c.w) for c in net.cells) + elements(net.head_w)
     return Sizes(
         receptive_field=None,
         prewarm=max(1, int(0.5 * sample_rate)),
         state=2 * sum(c.hidden_size for c in net.cells),
-        weights=sum(c.w.size + c.b.size + c.h0.size + c.c0.size for c in net.cells) + net.head_w.size + net.head_b.size,
+        weights=sum(elements(c.w, c.b, c.h0, c.c0) for c in net.cells) + elements(net.head_w, net.head_b),
         macs=macs,
         work=macs + CELL_COST * len(net.cells),
     )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..activations import Activation
-from .base import WIRE, CONV_COST, Architecture, Sizes, Slimming, Span, floats
+from .base import CONV_COST, Architecture, Sizes, Slimming, Span
 from .conv import Conv
 from .reading import Reader, Weights, join, rate_text, show
 
@@ -504,9 +504,13 @@ def _array_json(a: LayerArray) -> dict:
 
 # ---- sizes ---------------------------------------------------------------------------------------
 
+# What no condition_dsp adds: the sizes of a wire (the input passed on as the condition).
+_NO_CONDITION = Sizes(receptive_field=1, prewarm=1, state=0, weights=0, macs=0, work=0)
+
+
 def sizes(net: WaveNet, sample_rate: float, nested: Callable[[Model], Sizes]) -> Sizes:
     """Prewarm: (condition_dsp's count, or 1) + every conv's lookback; the rest add up."""
-    cond = nested(net.condition) if net.condition else WIRE
+    cond = nested(net.condition) if net.condition else _NO_CONDITION
     convs = net.convs()
     lookback = (sum(layer.conv.history for a in net.arrays for layer in a.layers)
                 + sum(a.head.history for a in net.arrays)
