@@ -1,11 +1,12 @@
 """The causal 1-D convolution, shared by WaveNet and ConvNet (and the loader's weight reader)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .base import elements, floats
+from .base import floats
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,12 +41,12 @@ class Conv:
 
     @property
     def num_weights(self) -> int:
-        return elements(self.weight) + (0 if self.bias is None else elements(self.bias))
+        return self.macs + (0 if self.bias is None else math.prod(self.bias.shape))
 
     @property
     def macs(self) -> int:
         """Multiply-adds per sample."""
-        return elements(self.weight)
+        return math.prod(self.weight.shape)  # (not .size: namx.torch builds convolutions of tensors)
 
     def dense(self) -> np.ndarray:
         """The weight as (K, out, in) with groups expanded to a block-diagonal matrix."""
