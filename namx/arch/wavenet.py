@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -185,6 +185,21 @@ def _condition(r: Reader, c: dict, path: str, rate: float | None, depth: int, in
     return condition
 
 
+class _Head(NamedTuple):
+    out_channels: int
+    kernel_size: int
+    bias: bool
+    dilation: int
+
+
+class _OneByOne(NamedTuple):
+    """A layer's layer1x1 or head1x1 as the config gives it."""
+
+    active: bool
+    out_channels: int
+    groups: int
+
+
 @dataclass(frozen=True)
 class _ArrayConfig:
     """One layer array's config, read and checked before any of its weights is taken."""
@@ -195,19 +210,19 @@ class _ArrayConfig:
     bottleneck: int
     groups_input: int
     groups_mixin: int
-    head: tuple[int, int, bool, int]  # out_channels, kernel_size, bias, head_dilation
+    head: _Head
     dilations: list[int]
     kernels: list[int]
     gatings: list[str]
     secondaries: list[tuple[Any, str]]  # (value, JSON path) per layer
-    layer1x1: tuple[bool, int]  # active, groups
-    head1x1: tuple[bool, int, int]  # active, out_channels, groups
+    layer1x1: _OneByOne
+    head1x1: _OneByOne
     films: dict[str, tuple[bool, int]]  # active slot -> (shift, groups), in FILM_SLOTS order
     allowed: tuple[int, ...] | None
 
     @property
     def head_in(self) -> int:
-        return self.head1x1[1] if self.head1x1[0] else self.bottleneck
+        return self.head1x1.out_channels if self.head1x1.active else self.bottleneck
 
 
 def _array(r: Reader, lc: dict, path: str, w: Weights, name: str, prev: LayerArray | None, in_channels: int,
@@ -217,8 +232,8 @@ def _array(r: Reader, lc: dict, path: str, w: Weights, name: str, prev: LayerArr
     rechannel = w.conv(f"{name}.rechannel", a.input_size, a.channels, bias=False)
     acts = r.per_layer(r.get(lc, "activation", path), len(a.dilations), join(path, "activation"))
     layers = tuple(_layer(r, a, li, act, path, w, f"{name}.layers[{li}]") for li, act in enumerate(acts))
-    out, kernel, bias, dilation = a.head
-    head = w.conv(f"{name}.head_rechannel", a.head_in, out, kernel, bias=bias, dilation=dilation)
+    head = w.conv(f"{name}.head_rechannel", a.head_in, a.head.out_channels, a.head.kernel_size, bias=a.head.bias,
+                  dilation=a.head.dilation)
     return LayerArray(rechannel, layers, head, a.allowed)
 
 
@@ -236,11 +251,11 @@ def _array_config(r: Reader, lc: dict, path: str, prev: LayerArray | None, in_ch
     dilations = r.ints(r.get(lc, "dilations", path), p("dilations"))
     kernels = _kernels(r, lc, path, len(dilations))
     gatings, secondaries = _gating(r, lc, path, len(dilations))
-    layer1x1 = _layer1x1(r, lc, path)
-    if not layer1x1[0] and bottleneck != channels:
+    layer1x1 = _layer1x1(r, lc, path, channels)
+    if not layer1x1.active and bottleneck != channels:
         r.problem(p("bottleneck"), f"must equal channels ({channels}) when layer1x1 is inactive")
     head1x1 = _head1x1(r, lc, path, channels)
-    films = _films(r, lc, path, layer1x1[0], head1x1[0])
+    films = _films(r, lc, path, layer1x1.active, head1x1.active)
     allowed = _slimmable(r, lc, path, channels)
     a = _ArrayConfig(input_size, condition_size, channels, bottleneck, groups_input, groups_mixin, head,
                      dilations, kernels, gatings, secondaries, layer1x1, head1x1, films, allowed)
@@ -263,7 +278,7 @@ def _check_chain(r: Reader, path: str, prev: LayerArray | None, in_channels: int
         r.problem(join(path, "channels"), f"is {channels} but the previous array's head size is {prev.head_size}")
 
 
-def _array_head(r: Reader, lc: dict, path: str) -> tuple[int, int, bool, int]:
+def _array_head(r: Reader, lc: dict, path: str) -> _Head:
     """The head rechannel of the accumulated layer outputs: (out_channels, kernel_size, bias, dilation).
     Legacy keys are typed even when superseded."""
     p = lambda key: join(path, key)  # noqa: E731
@@ -271,14 +286,14 @@ def _array_head(r: Reader, lc: dict, path: str) -> tuple[int, int, bool, int]:
     legacy_bias = r.bool_(lc["head_bias"], p("head_bias")) if "head_bias" in lc else None
     if lc.get("head") is not None:
         head = r.obj(lc["head"], p("head"))
-        return (r.int_(r.get(head, "out_channels", p("head")), p("head.out_channels")),
-                r.int_(r.get(head, "kernel_size", p("head")), p("head.kernel_size")),
-                r.bool_(r.get(head, "bias", p("head")), p("head.bias")),
-                r.int_(head.get("head_dilation", 1), p("head.head_dilation")))
+        return _Head(r.int_(r.get(head, "out_channels", p("head")), p("head.out_channels")),
+                     r.int_(r.get(head, "kernel_size", p("head")), p("head.kernel_size")),
+                     r.bool_(r.get(head, "bias", p("head")), p("head.bias")),
+                     r.int_(head.get("head_dilation", 1), p("head.head_dilation")))
     if legacy_size is not None:
         if legacy_bias is None:
             r.fail(p("head_bias"), "required key is missing")
-        return legacy_size, 1, legacy_bias, 1
+        return _Head(legacy_size, 1, legacy_bias, 1)
     r.fail(path, "needs a 'head' object (out_channels, kernel_size, bias) or legacy 'head_size' + 'head_bias'")
 
 
@@ -321,22 +336,23 @@ def _gating(r: Reader, lc: dict, path: str, n: int):
     return modes, secs
 
 
-def _layer1x1(r: Reader, lc: dict, path: str) -> tuple[bool, int]:
+def _layer1x1(r: Reader, lc: dict, path: str, channels: int) -> _OneByOne:
     if "layer1x1" not in lc:
-        return True, 1
+        return _OneByOne(True, channels, 1)
     p = join(path, "layer1x1")
     l1 = r.obj(lc["layer1x1"], p)
-    return r.bool_(r.get(l1, "active", p), join(p, "active")), r.int_(r.get(l1, "groups", p), join(p, "groups"))
+    return _OneByOne(r.bool_(r.get(l1, "active", p), join(p, "active")), channels,
+                     r.int_(r.get(l1, "groups", p), join(p, "groups")))
 
 
-def _head1x1(r: Reader, lc: dict, path: str, channels: int) -> tuple[bool, int, int]:
+def _head1x1(r: Reader, lc: dict, path: str, channels: int) -> _OneByOne:
     if "head1x1" not in lc:
-        return False, channels, 1
+        return _OneByOne(False, channels, 1)
     p = join(path, "head1x1")
     h1 = r.obj(lc["head1x1"], p)
-    return (r.bool_(r.get(h1, "active", p), join(p, "active")),
-            r.int_(r.get(h1, "out_channels", p), join(p, "out_channels")),
-            r.int_(r.get(h1, "groups", p), join(p, "groups")))
+    return _OneByOne(r.bool_(r.get(h1, "active", p), join(p, "active")),
+                     r.int_(r.get(h1, "out_channels", p), join(p, "out_channels")),
+                     r.int_(r.get(h1, "groups", p), join(p, "groups")))
 
 
 def _films(r: Reader, lc: dict, path: str, layer1x1_active: bool, head1x1_active: bool) -> dict[str, tuple[bool, int]]:
@@ -395,21 +411,23 @@ def _layer(r: Reader, a: _ArrayConfig, li: int, act: tuple[Any, str], path: str,
     conv = w.conv(f"{name}.conv", a.channels, bg, a.kernels[li], bias=True, dilation=a.dilations[li],
                   groups=a.groups_input)
     mixin = w.conv(f"{name}.input_mixin", a.condition_size, bg, bias=False, groups=a.groups_mixin)
-    layer1x1 = head1x1 = None
-    if a.layer1x1[0]:
-        r.divisible(b, a.channels, a.layer1x1[1], p("layer1x1.groups"))
-        layer1x1 = w.conv(f"{name}.layer1x1", b, a.channels, bias=True, groups=a.layer1x1[1])
-    head1x1_active, head1x1_out, head1x1_groups = a.head1x1
-    if head1x1_active:
-        r.divisible(b, head1x1_out, head1x1_groups, p("head1x1.groups"))
-        head1x1 = w.conv(f"{name}.head1x1", b, head1x1_out, bias=True, groups=head1x1_groups)
-    dims = film_dims(a.channels, b, gating, a.condition_size, head1x1_out)
+    layer1x1 = _one_by_one(r, w, f"{name}.layer1x1", b, a.layer1x1, p("layer1x1.groups"))
+    head1x1 = _one_by_one(r, w, f"{name}.head1x1", b, a.head1x1, p("head1x1.groups"))
+    dims = film_dims(a.channels, b, gating, a.condition_size, a.head1x1.out_channels)
     films = {}
     for slot, (shift, groups) in a.films.items():
         out = dims[slot] * (2 if shift else 1)
         r.divisible(a.condition_size, out, groups, p(f"{slot}.groups"))
         films[slot] = Film(w.conv(f"{name}.{slot}", a.condition_size, out, bias=True, groups=groups), shift)
     return Layer(conv, mixin, activation, gating, secondary, layer1x1, head1x1, films)
+
+
+def _one_by_one(r: Reader, w: Weights, name: str, bottleneck: int, one: _OneByOne, groups_path: str) -> Conv | None:
+    """A layer's layer1x1 or head1x1 (from the bottleneck), if it is active."""
+    if not one.active:
+        return None
+    r.divisible(bottleneck, one.out_channels, one.groups, groups_path)
+    return w.conv(name, bottleneck, one.out_channels, bias=True, groups=one.groups)
 
 
 def _post_head(r: Reader, h: dict, path: str, in_channels: int, w: Weights) -> PostHead:
