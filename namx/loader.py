@@ -3,7 +3,8 @@
 Every rejection is a ModelError naming the file and the JSON path of the problem, e.g.
 `amp.nam: config.layers[0].dilations[3]: must be an integer >= 1 (got -2)`. Weights are consumed
 in the core's order (spec §4), each tensor under a name (`weight_layout` lists them), and their
-count is checked exactly.
+count is checked exactly. This module holds the file-level rules (version, sample rate, metadata,
+weights, limits); each architecture's config is read by its module in namx.arch.
 
 `check()` runs the same checks but collects every problem it can instead of stopping at the
 first: checks that relate values to each other (channel chains, groups, counts, ordering) are
