@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import loader
+from .arch.reading import show
 from .errors import ModelError
 from .limits import current as current_limits
 
@@ -219,7 +220,7 @@ def _got(value) -> str:
         return f" (got a list of {len(value)})"
     if isinstance(value, dict):
         return " (got an object)"
-    return f" (got {loader._show(value)})"
+    return f" (got {show(value)})"
 
 
 def _path(parts) -> str:
