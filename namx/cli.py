@@ -101,9 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) >= 2 and argv[0] == "conform" and argv[1] in CONFORM_TOOLS:  # `conform export-vectors ...`
-        argv = [f"conform-{argv[1]}", *argv[2:]]
+    argv = _conform_tool(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     args.argv = argv
     if args.command is None:
@@ -279,6 +277,14 @@ def cmd_signal(args) -> int:
 # ---- conform --------------------------------------------------------------------------------------
 
 CONFORM_TOOLS = ("export-vectors", "check-vectors")
+
+
+def _conform_tool(argv: list[str]) -> list[str]:
+    """`conform export-vectors ...` names the parser `conform-export-vectors` (argparse cannot give
+    `conform` both MODEL... and subcommands)."""
+    if len(argv) >= 2 and argv[0] == "conform" and argv[1] in CONFORM_TOOLS:
+        return [f"conform-{argv[1]}", *argv[2:]]
+    return argv
 
 
 def _conform_parsers(sub) -> None:

@@ -69,6 +69,8 @@ class Names:
 
 
 class UnknownRuntime(NamxError):
+    """A name neither namx nor an installed package offers as a runtime; `available` lists those offered."""
+
     def __init__(self, runtime: str, available: list[str]):
         super().__init__(f"unknown runtime {runtime!r} (available: {', '.join(available)})")
         self.available = available

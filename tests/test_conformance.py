@@ -381,6 +381,20 @@ def test_switch_schedule_goes_both_ways_on_block_boundaries(example):
     assert switch_schedule(levels, partition("2048", 3000), 3000) is None  # too few blocks
 
 
+@pytest.mark.spec("11.3")
+def test_one_switching_stream_per_distinct_schedule(example):
+    """The default "1+64" switches (and re-requests) on the same samples as "64": no stream of its
+    own. Alone, or where its switches differ, it has one."""
+    from namx.conformance.suite import _plan, prepare
+    mut = prepare(example, Settings())
+    partitions, switching = _plan(mut, Settings())
+    assert [b.label for b in partitions] == ["64", "1+64", "2048", "random"]
+    assert [b.label for b, _ in switching] == ["64", "2048", "random"]
+    assert switch_schedule(mut.levels, partitions[1], mut.x.size) == switching[0][1]
+    assert [b.label for b, _ in _plan(mut, Settings(block_sizes=("1+64", "64")))[1]] == ["1+64"]
+    assert [b.label for b, _ in _plan(mut, Settings(block_sizes=("1+64", "7")))[1]] == ["1+64", "7"]
+
+
 @pytest.mark.spec("7.3")
 def test_reference_switching_is_fresh_segments(example):
     x = np.random.default_rng(0).standard_normal(3000).astype(np.float32) * 0.1
