@@ -28,6 +28,7 @@ from namx import bundled
 from namx.errors import NamxError
 from namx.metrics import esr_db, max_abs_error, tolerance
 from namx.model import Model
+from namx.runtimes.base import forget_conversions
 from namx.signals import PROGRAM_SECONDS, chords, program, sha256
 from namx.widths import WidthLevel, select
 
@@ -262,6 +263,7 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
                 failed = sum(not c["passed"] for c in done)
                 log(f"{mut.name} x {rt.name}: {len(done)} stream{'s' * (len(done) != 1)}, {failed} failed, "
                     f"{time.perf_counter() - opened:.1f} s (run: {time.perf_counter() - clock:.1f} s)")
+        forget_conversions(mut.model)  # memory stays bounded by one model's conversions
     if bar is not None:
         bar.close()
     return _report(muts, runtimes, settings, cases, switches, skipped, speed, started, load_before,

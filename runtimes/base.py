@@ -44,6 +44,11 @@ def converted(model: Model, key: tuple, make):
     return per_model[key]
 
 
+def forget_conversions(model: Model) -> None:
+    """Drop `model`'s conversions now (a caller done with the model that still holds it)."""
+    _CONVERSIONS.pop(model, None)
+
+
 class LevelRunner(ABC):
     """One plain model (one width level) in one runtime."""
 
