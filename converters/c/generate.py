@@ -302,26 +302,25 @@ class Engine:
             self.conv(c, cur, nxt)
             cur = nxt
 
+    def _filmed_conv(self, conv: Conv, films: dict, slot: str, cond: str, x: str, y: str, scratch: str) -> None:
+        """y = conv(x), with the layer's FiLM `<slot>_pre_film` on its input and `<slot>_post_film`
+        on its output where the layer has them (scratch: the buffer the pre-FiLM input goes in)."""
+        if f"{slot}_pre_film" in films:
+            filmed = self.buf(scratch, conv.in_channels)
+            self._film(films[f"{slot}_pre_film"], cond, x, filmed)
+            x = filmed
+        self.conv(conv, x, y)
+        if f"{slot}_post_film" in films:
+            self._film(films[f"{slot}_post_film"], cond, y, y)
+
     def _layer(self, L, h: str, cond: str, acc: str, first: bool, head_in: str | None) -> None:
         f = L.films
         b, bg = L.bottleneck, L.conv.out_channels
-        conv_in = h
-        if "conv_pre_film" in f:
-            conv_in = self.buf("xf", L.conv.in_channels)
-            self._film(f["conv_pre_film"], cond, h, conv_in)
         z = self.buf("z", bg)
-        self.conv(L.conv, conv_in, z)
-        if "conv_post_film" in f:
-            self._film(f["conv_post_film"], cond, z, z)
+        self._filmed_conv(L.conv, f, "conv", cond, h, z, "xf")
         if "input_mixin_pre_film" in f or "input_mixin_post_film" in f:
-            mix_in = cond
-            if "input_mixin_pre_film" in f:
-                mix_in = self.buf("cf", L.mixin.in_channels)
-                self._film(f["input_mixin_pre_film"], cond, cond, mix_in)
             m = self.buf("m", bg)
-            self.conv(L.mixin, mix_in, m)
-            if "input_mixin_post_film" in f:
-                self._film(f["input_mixin_post_film"], cond, m, m)
+            self._filmed_conv(L.mixin, f, "input_mixin", cond, cond, m, "cf")
             self.loop(bg, f"{z}[j] += {m}[j];")
         else:
             self.conv(L.mixin, cond, z, acc=True)
