@@ -5,11 +5,13 @@
 
 RTF = audio duration / processing time (higher is faster; 1 = real time). Each runtime streams the
 same signal (namx.signals.mix) in blocks of the given size, from a reset, and each figure is the
-median of --repeats passes after one warm-up pass (which also builds the runtime's models).
+median of --repeats passes after one warm-up pass (which also builds the runtime's models). The
+runtimes take turns pass by pass, so a load that changes during the run affects them alike.
 The baseline is the NumPy reference in float64, measured in the same run; "x" is RTF / baseline.
 "±" is the spread of the passes (max/min - 1): large spreads mean a busy machine.
 When both ONNX forms are measured, the last column is the all-widths graph's time over the
-fixed graph's at the same width ("dyn/fix"; 1.0 = as fast).
+fixed graph's at the same width ("dyn/fix"; 1.0 = as fast): the median over the passes of the
+two times in the same pass.
 `--clock cpu` uses this process's CPU time: on a machine other jobs load it leaves out time spent
 waiting for a core (not cache contention). Default columns: every registered runtime; TFLM
 (reference kernels) is slow, so `--runtimes` can leave it out. `c` is the generated C engine built
@@ -35,17 +37,19 @@ OPTIONS = {"numpy-float32": ("numpy", {"precision": "float32"}), "litert": ("lit
            "c-v3": ("c", {"cflags": ["-O3", "-march=x86-64-v3", "-ffp-contract=fast"]})}
 
 
-def measure(streamer, x, block, repeats, clock):
-    """Median seconds to stream x, and the spread of the passes."""
-    times = []
+def measure(streamers: dict, x, block, repeats, clock) -> dict:
+    """Per streamer, the seconds of each pass streaming x (after a warm-up pass); the streamers
+    take turns pass by pass."""
+    times = {name: [] for name in streamers}
     for i in range(repeats + 1):
-        streamer.reset()
-        t = clock()
-        for start in range(0, x.size, block):
-            streamer.process(x[start:start + block])
-        if i:
-            times.append(clock() - t)
-    return statistics.median(times), max(times) / min(times) - 1
+        for name, streamer in streamers.items():
+            streamer.reset()
+            t = clock()
+            for start in range(0, x.size, block):
+                streamer.process(x[start:start + block])
+            if i:
+                times[name].append(clock() - t)
+    return times
 
 
 def main():
@@ -73,13 +77,17 @@ def main():
             continue
         streamers = {name: open_streamer(rt, model, level.label, **opts) for name, (rt, opts) in columns}
         for block in args.blocks:
-            cells, base, times = [], None, {}
+            cells, base = [], None
+            passes = measure(streamers, x, block, args.repeats, clock)
             for name, _ in columns:
-                t, spread = measure(streamers[name], x, block, args.repeats, clock)
-                rtf, times[name] = duration / t, t
+                times = passes[name]
+                rtf = duration / statistics.median(times)
                 base = base or rtf
-                cells.append(f"{rtf:6.1f} x{rtf / base:5.1f} ±{spread * 100:3.0f}%")
-            ratio = f" {times['onnxruntime-dynamic'] / times['onnxruntime']:7.2f}" if both else ""
+                cells.append(f"{rtf:6.1f} x{rtf / base:5.1f} ±{(max(times) / min(times) - 1) * 100:3.0f}%")
+            ratio = ""
+            if both:
+                ratios = [d / f for d, f in zip(passes["onnxruntime-dynamic"], passes["onnxruntime"])]
+                ratio = f" {statistics.median(ratios):7.2f}"
             print(f"{level.label:>6} {block:>6}" + "".join(f" {c:>21}" for c in cells) + ratio, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 

@@ -8,10 +8,12 @@ Runtimes plug in as namx registry names, entry points of the group ENTRY_POINT_G
 ("namx.runtimes"; the object is a namx.runtimes.base.Streamer subclass), external commands
 (`cmd:TEMPLATE`), or StreamerRuntime(name, streamer_class) from Python. See conformance/README.md.
 """
-from .adapters import ENTRY_POINT_GROUP, CommandRuntime, Runtime, StreamerRuntime, installed_runtimes, resolve
+from .adapters import (ENTRY_POINT_GROUP, CommandRuntime, Error, Runtime, Skipped, StreamerRuntime, installed_runtimes,
+                       resolve)
 from .report import validate as validate_report
 from .report import write as write_report
 from .suite import QUICK, REPORT_SCHEMA_VERSION, Settings, run
 
-__all__ = ["ENTRY_POINT_GROUP", "CommandRuntime", "Runtime", "StreamerRuntime", "installed_runtimes", "resolve",
-           "validate_report", "write_report", "QUICK", "REPORT_SCHEMA_VERSION", "Settings", "run"]
+__all__ = ["ENTRY_POINT_GROUP", "CommandRuntime", "Error", "Skipped", "Runtime", "StreamerRuntime",
+           "installed_runtimes", "resolve", "validate_report", "write_report", "QUICK", "REPORT_SCHEMA_VERSION",
+           "Settings", "run"]

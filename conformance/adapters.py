@@ -9,14 +9,13 @@
 
 A Runtime opens a Session per model; a session plays one stream (`play`: one width, one block
 partition, from the initial state), one width-switching stream (`play_switching`) and times a
-stream (`time`). A stream that fails returns its reason as a str; one the runtime cannot play
-at all returns an Unsupported reason (the report lists it as not run).
+stream (`time`). Instead of an output, a stream that fails returns an Error (the stream fails, with
+its reason); one the runtime cannot play at all returns Skipped (the report lists it as not run).
 """
 from __future__ import annotations
 
 import collections
 import contextlib
-import importlib
 import importlib.metadata
 import os
 import re
@@ -38,9 +37,10 @@ import namx
 from namx.errors import NamxError
 from namx.inputs import open_regular
 from namx.model import Model
+from namx.runtimes import ENTRY_POINT_GROUP, UnknownRuntime, find  # noqa: F401 (the group: namx.conformance API)
+from namx.runtimes import installed as installed_runtimes  # noqa: F401 (namx.conformance API)
 from namx.widths import WidthLevel
 
-ENTRY_POINT_GROUP = "namx.runtimes"
 COMMAND_TIMEOUT = 600.0  # seconds one external command may take (--timeout)
 
 
@@ -77,12 +77,14 @@ SINGLES_THEN_64 = "1+64"
 def partition(spec: str, n: int) -> Partition:
     """Block lengths covering n samples: "N" (blocks of N, the last one shorter), "random"
     (lengths floor(2**(9u)) for u uniform in [0, 1) from default_rng(7): log-uniform in 1..511, so
-    about one block in nine is a single sample) or "1+64" (single samples for the first fifth,
-    the conformance program's silence and impulse, then blocks of 64: the state carried one
-    sample per call through the whole impulse response, at a fifth of the cost of "1")."""
+    about one block in nine is a single sample) or "1+64" (blocks of 64 through the first tenth,
+    the conformance program's silence, single samples through the second, its impulse, and blocks
+    of 64 after: the impulse response carried one sample per call through every layer's state, at
+    a tenth of the cost of "1"; a runtime with static shapes sizes itself for 64 on the first
+    block and then runs its single-sample model between them)."""
     if spec == SINGLES_THEN_64:
-        k = n // 5
-        return Partition(spec, (1,) * k + partition("64", n - k).lengths)
+        k = n // 10
+        return Partition(spec, partition("64", k).lengths + (1,) * k + partition("64", n - 2 * k).lengths)
     if spec == "random":
         rng = np.random.default_rng(RANDOM_SEED)
         lengths, total = [], 0
@@ -97,9 +99,20 @@ def partition(spec: str, n: int) -> Partition:
     return Partition(str(size), tuple([size] * (n // size) + ([n % size] if n % size else [])))
 
 
-class Unsupported(str):
-    """Why a runtime cannot play a kind of stream at all (reported as not run, not as a failure).
-    A plain str from a session is a failure: the runtime tried and produced no usable output."""
+@dataclass(frozen=True)
+class Error:
+    """A session's outcome when the runtime tried and produced no usable output: the stream fails."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A session's outcome for a kind of stream the runtime cannot play at all: reported as not run,
+    not as a failure."""
+    reason: str
+
+
+Outcome = Error | Skipped  # what a session returns instead of an output
 
 
 @dataclass(frozen=True)
@@ -113,21 +126,21 @@ class Session(ABC):
     """One runtime with one model loaded."""
 
     @abstractmethod
-    def play(self, level: WidthLevel, x: np.ndarray, blocks: Partition) -> np.ndarray | str:
+    def play(self, level: WidthLevel, x: np.ndarray, blocks: Partition) -> np.ndarray | Outcome:
         """The output of one stream from the initial state, or why it cannot be played."""
 
     @abstractmethod
-    def play_switching(self, schedule: list[Switch], x: np.ndarray, blocks: Partition) -> np.ndarray | str:
+    def play_switching(self, schedule: list[Switch], x: np.ndarray, blocks: Partition) -> np.ndarray | Outcome:
         """One stream whose width changes at the schedule's samples (block boundaries)."""
 
     @abstractmethod
-    def time(self, level: WidthLevel, x: np.ndarray, block: int, repeats: int, warmup: int) -> list[float] | str:
+    def time(self, level: WidthLevel, x: np.ndarray, block: int, repeats: int, warmup: int) -> list[float] | Outcome:
         """Wall-clock seconds of `repeats` timed streams of x (after `warmup` untimed ones)."""
 
-    def replay_after_reset(self, level: WidthLevel, x: np.ndarray, blocks: Partition) -> np.ndarray | str:
+    def replay_after_reset(self, level: WidthLevel, x: np.ndarray, blocks: Partition) -> np.ndarray | Outcome:
         """After the last play() of this level: reset() the runtime and play x (from the start of
-        that input) again; Unsupported when the runtime has no reset."""
-        return Unsupported("this runtime has no reset (every stream starts anew)")
+        that input) again; Skipped when the runtime has no reset."""
+        return Skipped("this runtime has no reset (every stream starts anew)")
 
     def close(self) -> None:
         pass
@@ -185,7 +198,7 @@ class StreamerSession(Session):
     def replay_after_reset(self, level, x, blocks):
         s = self._last.get(level.index)
         if s is None:
-            return Unsupported("no stream to reset")
+            return Skipped("no stream to reset")
         try:
             s.reset()
             return _stream(s, x, blocks)
@@ -227,18 +240,18 @@ class StreamerSession(Session):
         return times
 
 
-def _stream(s, x, blocks: Partition) -> np.ndarray | str:
+def _stream(s, x, blocks: Partition) -> np.ndarray | Error:
     return _concat([s.process(x[a:a + n]) for a, n in zip(blocks.starts(), blocks.lengths)], x.size)
 
 
-def _concat(blocks, n: int) -> np.ndarray | str:
+def _concat(blocks, n: int) -> np.ndarray | Error:
     y = np.concatenate([np.asarray(b, np.float64).reshape(-1) for b in blocks])
-    return y if y.size == n else f"returned {y.size} samples for {n} input samples"
+    return y if y.size == n else Error(f"returned {y.size} samples for {n} input samples")
 
 
-def _raised(e: Exception) -> str:
+def _raised(e: Exception) -> Error:
     lines = str(e).strip().splitlines()
-    return f"raised {type(e).__name__}" + (f": {lines[0][:300]}" if lines else "")
+    return Error(f"raised {type(e).__name__}" + (f": {lines[0][:300]}" if lines else ""))
 
 
 def _versions(*dists) -> str:
@@ -259,36 +272,6 @@ def _versions(*dists) -> str:
 
 # ---- resolving names --------------------------------------------------------------------------------
 
-def entry_points() -> dict:
-    """Runtimes other packages install: name -> importlib.metadata.EntryPoint."""
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def installed_runtimes() -> tuple[list[str], dict[str, str]]:
-    """Names of every runtime that can be opened here (namx's registry first, then entry points),
-    and {name: why not} for those whose modules do not import."""
-    from namx.runtimes import RUNTIMES
-    from namx.runtimes import missing as missing_extra
-    names, missing = [], {}
-    for name, target in RUNTIMES.items():
-        if why := missing_extra(name):
-            missing[name] = why
-            continue
-        try:
-            module = importlib.import_module(target.split(":")[0])
-        except ImportError as e:
-            missing[name] = f"not installed ({e})"
-            continue
-        # a runtime that needs more than its Python modules (runtime c: a C compiler) says why not
-        why_not = getattr(module, "unavailable", lambda: None)()
-        if why_not:
-            missing[name] = why_not
-        else:
-            names.append(name)
-    names += [n for n in entry_points() if n not in RUNTIMES]
-    return names, missing
-
-
 _COMMAND = re.compile(r"^(?:(?P<name>[\w.+-]+)(?:@(?P<version>[\w.+-]+))?=)?(?P<kind>cmd|shell):(?P<template>.*)$",
                       re.S)
 
@@ -296,36 +279,19 @@ _COMMAND = re.compile(r"^(?:(?P<name>[\w.+-]+)(?:@(?P<version>[\w.+-]+))?=)?(?P<
 def resolve(spec: str, *, timeout: float = COMMAND_TIMEOUT) -> Runtime:
     """A runtime from its command-line form: a registry or entry-point name, or an external command
     `[NAME[@VERSION]=]cmd:TEMPLATE` (or `shell:TEMPLATE`, run by /bin/sh)."""
-    from namx.runtimes import RUNTIMES
     m = _COMMAND.match(spec)
     if m:
         return CommandRuntime(m["template"], shell=m["kind"] == "shell", name=m["name"], version=m["version"],
                               timeout=timeout)
-    if spec in RUNTIMES:
-        from namx.runtimes import missing
-        if why := missing(spec):
-            raise NamxError(why)
-        module, cls = RUNTIMES[spec].split(":")
-        try:
-            factory = getattr(importlib.import_module(module), cls)
-        except ImportError as e:
-            raise NamxError(f"runtime {spec!r} is not installed ({e})") from None
-        return StreamerRuntime(spec, factory, kind="namx")
-    eps = entry_points()
-    if spec in eps:
-        ep = eps[spec]
-        try:
-            factory = ep.load()
-        except Exception as e:  # a third party's import failure: report it, don't crash
-            raise NamxError(f"runtime {spec!r} (entry point {ep.value}) does not load: {e}") from None
-        if not callable(factory):
-            raise NamxError(f"runtime {spec!r} (entry point {ep.value}) is not a Streamer class or factory")
-        dist = ep.dist.name if ep.dist is not None else None
-        return StreamerRuntime(spec, factory, kind="entry point",
-                               version=_versions(dist) if dist else "unknown")
-    known = ", ".join([*RUNTIMES, *eps]) or "none"
-    raise NamxError(f"unknown runtime {spec!r} (available: {known}; "
-                    "or cmd:\"PROGRAM {model} {input} {output} ...\")")
+    try:
+        found = find(spec)
+    except UnknownRuntime as e:  # the suite also takes external commands
+        raise NamxError(f"unknown runtime {spec!r} (available: {', '.join(e.available) or 'none'}; "
+                        "or cmd:\"PROGRAM {model} {input} {output} ...\")") from None
+    if found.kind == "namx":
+        return StreamerRuntime(spec, found.factory, kind="namx")
+    return StreamerRuntime(spec, found.factory, kind=found.kind,
+                           version=_versions(found.distribution) if found.distribution else "unknown")
 
 
 # ---- external commands --------------------------------------------------------------------------
@@ -459,7 +425,7 @@ class CommandSession(Session):
             self._files[cache] = path
         return self._files[cache]
 
-    def _invoke(self, level, x, blocks: Partition, schedule: list[Switch] | None) -> tuple[np.ndarray | str, float]:
+    def _invoke(self, level, x, blocks: Partition, schedule: list[Switch] | None) -> tuple[np.ndarray | Error, float]:
         import soundfile
         self._count += 1
         work = self.dir / f"run{self._count}"
@@ -491,55 +457,55 @@ class CommandSession(Session):
         try:
             code, stderr_tail = run_bounded(args, self.rt.shell, work, self.rt.timeout)
         except subprocess.TimeoutExpired:
-            return f"timed out after {self.rt.timeout:g} s", time.perf_counter() - t0
+            return Error(f"timed out after {self.rt.timeout:g} s"), time.perf_counter() - t0
         except OSError as e:  # the program cannot be started at all: a usage error, not a result
             raise NamxError(f"runtime {self.rt.name!r}: cannot run {args if self.rt.shell else args[0]!r}: "
                             f"{e.strerror or e}") from None
         seconds = time.perf_counter() - t0
         if code != 0:
             tail = stderr_tail.decode(errors="replace").strip().splitlines()[-1:] or ["(no message)"]
-            return f"exited with code {code}: {tail[0][:300]}", seconds
+            return Error(f"exited with code {code}: {tail[0][:300]}"), seconds
         return self._read_output(paths, x.size), seconds
 
-    def _read_output(self, paths, n: int) -> np.ndarray | str:
+    def _read_output(self, paths, n: int) -> np.ndarray | Error:
         """The runner's output, size-checked before it is read (a regular file of n samples)."""
         p = paths["output_raw" if "output_raw" in self.rt.used else "output"]
         if not p.exists():
-            return "exited with code 0 but wrote no output"
+            return Error("exited with code 0 but wrote no output")
         try:
             f = open_regular(p, "output")
         except NamxError as e:
-            return str(e)
+            return Error(str(e))
         with f:
             size = os.fstat(f.fileno()).st_size
             if "output_raw" in self.rt.used:
                 if size != 4 * n:
-                    return f"raw output has {size} bytes, expected {4 * n} ({n} float32 samples)"
+                    return Error(f"raw output has {size} bytes, expected {4 * n} ({n} float32 samples)")
                 return np.fromfile(f, "<f4", count=n).astype(np.float64)
             if size > 8 * n + WAV_HEADROOM:  # (64-bit samples and any header fit)
-                return f"output has {size} bytes, far more than {n} samples need"
+                return Error(f"output has {size} bytes, far more than {n} samples need")
             import soundfile
             try:
                 with soundfile.SoundFile(f) as sf:
                     if sf.channels != 1:
-                        return f"output has {sf.channels} channels, expected mono"
+                        return Error(f"output has {sf.channels} channels, expected mono")
                     if sf.frames != n:
-                        return f"output has {sf.frames} samples, expected {n}"
+                        return Error(f"output has {sf.frames} samples, expected {n}")
                     y = sf.read(n, dtype="float32")
             except (soundfile.LibsndfileError, RuntimeError, ValueError) as e:
-                return f"output is not a readable WAV ({e})"
+                return Error(f"output is not a readable WAV ({e})")
         return y.astype(np.float64)
 
     def play(self, level, x, blocks):
         if blocks.fixed is None and "blocks" not in self.rt.used:
-            return Unsupported("a varying partition needs {blocks} in the command")
+            return Skipped("a varying partition needs {blocks} in the command")
         return self._invoke(level, x, blocks, None)[0]
 
     def play_switching(self, schedule, x, blocks):
         if "schedule" not in self.rt.used:
-            return Unsupported("width switching needs {schedule} in the command")
+            return Skipped("width switching needs {schedule} in the command")
         if blocks.fixed is None and "blocks" not in self.rt.used:
-            return Unsupported("a varying partition needs {blocks} in the command")
+            return Skipped("a varying partition needs {blocks} in the command")
         return self._invoke(schedule[0].level, x, blocks, schedule)[0]
 
     def time(self, level, x, block, repeats, warmup):
@@ -547,7 +513,7 @@ class CommandSession(Session):
         times = []
         for k in range(warmup + repeats):
             y, seconds = self._invoke(level, x, blocks, None)
-            if isinstance(y, str):
+            if isinstance(y, Error):
                 return y
             if k >= warmup:
                 times.append(seconds)

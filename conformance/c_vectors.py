@@ -17,7 +17,7 @@ from namx import __version__
 from namx.outputs import staged
 from namx.c_source import comment_text, initializer, string_literal
 
-from .adapters import Runtime, Session, Unsupported
+from .adapters import Error, Runtime, Session, Skipped
 
 HEADER = "vectors.h"
 
@@ -112,12 +112,12 @@ class _OutputsSession(Session):
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def _read(self, name: str, n: int) -> np.ndarray | str:
+    def _read(self, name: str, n: int) -> np.ndarray | Error:
         path = self.folder / name
         if not path.is_file():
-            return f"{path}: no such file"
+            return Error(f"{path}: no such file")
         if path.stat().st_size != 4 * n:
-            return f"{path}: {path.stat().st_size} bytes, expected {4 * n} ({n} float32 samples)"
+            return Error(f"{path}: {path.stat().st_size} bytes, expected {4 * n} ({n} float32 samples)")
         return np.fromfile(path, "<f4").astype(np.float64)
 
     def play(self, level, x, blocks):
@@ -127,4 +127,4 @@ class _OutputsSession(Session):
         return self._read(output_name("switching", blocks.label), x.size)
 
     def time(self, level, x, block, repeats, warmup):
-        return Unsupported("outputs written by a bench are not timed")
+        return Skipped("outputs written by a bench are not timed")

@@ -10,8 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from namx.outputs import atomic_output, output_set
-from namx.errors import NamxError
+from namx.outputs import atomic_output, check_output_folder, output_set
 
 SCHEMA = Path(__file__).with_name("report.schema.json")
 FILES = ("report.json", "report.md", "error.png", "rtf.png")
@@ -19,15 +18,7 @@ FILES = ("report.json", "report.md", "error.png", "rtf.png")
 
 def check_folder(folder: str | Path, force: bool) -> Path:
     """Fail before any work if the report cannot or must not be written."""
-    p = Path(folder)
-    if p.exists() and not p.is_dir():
-        raise NamxError(f"{p}: is not a folder")
-    if not p.parent.is_dir():
-        raise NamxError(f"{p}: folder {p.parent} does not exist")
-    existing = [f for f in FILES if (p / f).exists()]
-    if existing and not force:
-        raise NamxError(f"{p / existing[0]}: already exists (use --force to overwrite)")
-    return p
+    return check_output_folder(folder, force, FILES)
 
 
 def validate(report: dict) -> None:
@@ -50,6 +41,25 @@ def write(report: dict, folder: str | Path, force: bool = False) -> list[Path]:
                 (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
             paths.append(path)
     return paths
+
+
+# ---- the command line's summary --------------------------------------------------------------
+
+def summary(r: dict, paths) -> str:
+    """What `namx conform` prints: a line per runtime, one per failing stream, the verdict."""
+    lines = [f"{'pass' if rt['passed'] else 'FAIL'}  {rt['name']}  ({rt['precision']}, level {rt['level']}: "
+             f"{rt['level_name']}; blocks {', '.join(rt['block_sizes']) or '-'})" for rt in r["runtimes"]]
+    for c in r["cases"] + r["switches"]:
+        if not c["passed"]:
+            what = f"width {c['width']}" if "width" in c else "width switching"
+            why = c["error"] or "non-finite output" if not c["finite"] else (
+                f"ESR {c['esr_db']:.1f} dB (bound {c['bound_esr_db']:.1f}), "
+                f"max |err| {c['max_abs']:.2e} (bound {c['bound_max_abs']:.2e})")
+            lines.append(f"  failed: {c['model']} {what} {c['runtime']} blocks {c['blocks']}: {why}")
+    s = r["summary"]
+    lines.append(f"{'PASS' if r['passed'] else 'FAIL'}: {s['cases']} streams, {s['switches']} width switches, "
+                 f"{s['failed']} failed, {s['skipped']} not run; report: {', '.join(str(p) for p in paths)}")
+    return "\n".join(lines)
 
 
 # ---- Markdown -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The conformance run: every model x width x runtime x block partition, width switches and speed.
 
-The reference is namx's NumPy reference in float64 (runtimes/numpy_ref.py), which reproduces
+The reference is namx's NumPy reference in float64 (namx/reference.py), which reproduces
 NeuralAmpModelerCore on the whole golden corpus (spec §8.4); the suite can therefore test any
 model on any input. Pass bounds are spec §8.3's classes (namx.metrics.tolerance) with the floor
 taken, per output, from the same reference computed in float32: how far float32 arithmetic alone
@@ -28,10 +28,11 @@ from namx import bundled
 from namx.errors import NamxError
 from namx.metrics import esr_db, max_abs_error, tolerance
 from namx.model import Model
+from namx.runtimes.base import forget_conversions
 from namx.signals import PROGRAM_SECONDS, chords, program, sha256
 from namx.widths import WidthLevel, select
 
-from .adapters import Partition, Runtime, Switch, Unsupported, partition
+from .adapters import Error, Partition, Runtime, Skipped, Switch, partition
 
 REPORT_SCHEMA_VERSION = "1.0"
 REFERENCE_CHUNK = 4096  # the reference is block-size invariant (spec §7.2); it runs in these blocks
@@ -52,7 +53,7 @@ class Settings:
     seconds: float = PROGRAM_SECONDS  # length of each program segment (10 segments)
     widths: tuple[str, ...] | None = None  # width labels to test; None: every width of each model
     rtf_block_sizes: tuple[int, ...] = (64,)
-    rtf_seconds: float = 0.5        # audio per timed stream
+    rtf_seconds: float = 0.25       # audio per timed stream
     repeats: int = 5                # timed streams; the RTF is their median
     warmup: int = 1                 # untimed streams first
     quick: bool = False
@@ -231,9 +232,9 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
         if seen[mut.name] > 1:
             mut.name = f"{mut.name} ({seen[mut.name]})"
     cases, switches, skipped, speed = [], [], [], []
-    total = len(runtimes) * sum(
-        len(m.levels) * (len(settings.block_sizes) + len(settings.rtf_block_sizes))
-        + (len(settings.block_sizes) if len(m.levels) > 1 else 0) for m in muts)
+    plans = [_plan(mut, settings) for mut in muts]
+    total = len(runtimes) * sum(len(m.levels) * (len(partitions) + len(settings.rtf_block_sizes)) + len(switching)
+                                for m, (partitions, switching) in zip(muts, plans))
     bar = progress(total) if progress else None
 
     def step(desc):
@@ -241,18 +242,16 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
             bar.set_description(desc)
             bar.update(1)
 
-    for mut in muts:
-        partitions = [partition(b, mut.x.size) for b in settings.block_sizes]
+    for mut, (partitions, switching) in zip(muts, plans):
         for rt in runtimes:
             session = rt.open(mut.model)
             opened, before = time.perf_counter(), len(cases) + len(switches)
             try:
                 for level in mut.levels:
                     _fixed_width(mut, rt, session, level, partitions, cases, skipped, step)
-                if len(mut.levels) > 1:
-                    for blocks in partitions:
-                        _switching(mut, rt, session, blocks, switches, skipped)
-                        step(f"{mut.name} {rt.name} switching")
+                for blocks, schedule in switching:
+                    _switching(mut, rt, session, blocks, schedule, switches, skipped)
+                    step(f"{mut.name} {rt.name} switching")
                 for level in mut.levels:
                     for block in settings.rtf_block_sizes:
                         _speed(mut, rt, session, level, block, settings, speed, skipped)
@@ -264,10 +263,29 @@ def run(models: list[Model], runtimes: list[Runtime], settings: Settings = Setti
                 failed = sum(not c["passed"] for c in done)
                 log(f"{mut.name} x {rt.name}: {len(done)} stream{'s' * (len(done) != 1)}, {failed} failed, "
                     f"{time.perf_counter() - opened:.1f} s (run: {time.perf_counter() - clock:.1f} s)")
+        forget_conversions(mut.model)  # memory stays bounded by one model's conversions
     if bar is not None:
         bar.close()
     return _report(muts, runtimes, settings, cases, switches, skipped, speed, started, load_before,
                    command, not_installed or {})
+
+
+def _plan(mut: ModelUnderTest, settings: Settings) -> tuple[list[Partition], list[tuple[Partition, list | None]]]:
+    """The partitions of the fixed-width streams, and (partition, schedule) of the switching
+    streams: one per partition, but a partition whose schedule switches on the same samples as an
+    earlier one's plays none (what it adds, its blocks between the switches, its fixed-width streams
+    test at every width; in the default run "1+64" switches where "64" does)."""
+    partitions = [partition(b, mut.x.size) for b in settings.block_sizes]
+    if len(mut.levels) < 2:
+        return partitions, []
+    switching, seen = [], set()
+    for blocks in partitions:
+        schedule = switch_schedule(mut.levels, blocks, mut.x.size)
+        samples = None if schedule is None else tuple((sw.start, sw.level.index) for sw in schedule)
+        if samples is None or samples not in seen:  # (None: reported as not run, once per partition)
+            switching.append((blocks, schedule))
+            seen.add(samples)
+    return partitions, switching
 
 
 def _fixed_width(mut, rt, session, level, partitions, cases, skipped, step):
@@ -277,15 +295,15 @@ def _fixed_width(mut, rt, session, level, partitions, cases, skipped, step):
         y = session.play(level, mut.x, blocks)
         step(f"{mut.name} {rt.name} w{level.label} b{blocks.label}")
         where = {"model": mut.name, "width": level.label, "runtime": rt.name, "blocks": blocks.label}
-        if isinstance(y, Unsupported):
-            skipped.append({**where, "test": "accuracy", "reason": str(y)})
+        if isinstance(y, Skipped):
+            skipped.append({**where, "test": "accuracy", "reason": y.reason})
             continue
         bounds = Reference.bounds(ref64, mut.reference.output(level, "float32"), rt.precision)
         case = {**where, "precision": rt.precision, "floor_esr_db": bounds.floor_esr_db,
                 "floor_max_abs": bounds.floor_max_abs, "peak": bounds.peak}
-        if isinstance(y, str):  # the runtime failed to produce an output
+        if isinstance(y, Error):  # the runtime failed to produce an output
             case.update({"esr_db": None, "max_abs": None, "bound_esr_db": bounds.esr_db,
-                         "bound_max_abs": bounds.max_abs, "finite": False, "passed": False, "error": y,
+                         "bound_max_abs": bounds.max_abs, "finite": False, "passed": False, "error": y.reason,
                          "invariance": None, "reset": None, "segments": []})
             cases.append(case)
             continue
@@ -316,10 +334,10 @@ def _reset_check(mut, session, level, blocks, y, bounds) -> dict | None:
     if not np.isfinite(y[:n]).all():  # the stream failed already; nothing to compare with
         return None
     again = session.replay_after_reset(level, mut.x[:n], blocks.prefix(n))
-    if isinstance(again, Unsupported):
+    if isinstance(again, Skipped):
         return None
-    if isinstance(again, str):
-        return {"samples": n, "esr_db": None, "max_abs": None, "passed": False, "error": again}
+    if isinstance(again, Error):
+        return {"samples": n, "esr_db": None, "max_abs": None, "passed": False, "error": again.reason}
     m = measure(again, y[:n], bounds)
     return {"samples": n, "esr_db": _float(m["esr_db"]), "max_abs": _float(m["max_abs"]), "passed": m["passed"],
             "error": None}
@@ -329,25 +347,24 @@ def _float(v):
     return None if v is None else float(v)
 
 
-def _switching(mut, rt, session, blocks, switches, skipped):
+def _switching(mut, rt, session, blocks, schedule, switches, skipped):
     where = {"model": mut.name, "runtime": rt.name, "blocks": blocks.label}
-    schedule = switch_schedule(mut.levels, blocks, mut.x.size)
     if schedule is None:
         skipped.append({**where, "width": None, "test": "switching",
                         "reason": "blocks too long to switch widths within the program"})
         return
     y = session.play_switching(schedule, mut.x, blocks)
-    if isinstance(y, Unsupported):
-        skipped.append({**where, "width": None, "test": "switching", "reason": str(y)})
+    if isinstance(y, Skipped):
+        skipped.append({**where, "width": None, "test": "switching", "reason": y.reason})
         return
     ref64 = mut.reference.switching(schedule)
     bounds = Reference.bounds(ref64, mut.reference.switching(schedule, "float32"), rt.precision)
     entry = {**where, "precision": rt.precision, "schedule": [{"sample": sw.start, "width": sw.level.label}
                                                               for sw in schedule],
              "floor_esr_db": bounds.floor_esr_db, "floor_max_abs": bounds.floor_max_abs, "peak": bounds.peak}
-    if isinstance(y, str):
+    if isinstance(y, Error):
         entry.update({"esr_db": None, "max_abs": None, "bound_esr_db": bounds.esr_db,
-                      "bound_max_abs": bounds.max_abs, "finite": False, "passed": False, "error": y})
+                      "bound_max_abs": bounds.max_abs, "finite": False, "passed": False, "error": y.reason})
     else:
         entry.update(measure(y, ref64, bounds))
         entry["error"] = None
@@ -361,8 +378,8 @@ def _speed(mut, rt, session, level, block, settings, speed, skipped):
     x = chords(max(1, round(settings.rtf_seconds * mut.model.sample_rate)), mut.model.sample_rate).astype(np.float32)
     load = _loadavg()
     times = session.time(level, x, block, settings.repeats, settings.warmup)
-    if isinstance(times, str):
-        skipped.append({**where, "test": "speed", "reason": times})
+    if isinstance(times, (Error, Skipped)):  # no timing: the speed table lists it as not run
+        skipped.append({**where, "test": "speed", "reason": times.reason})
         return
     duration = x.size / mut.model.sample_rate
     rtf = duration / np.array(times)  # real-time factor: audio duration / processing time (higher is faster)
@@ -417,7 +434,7 @@ def _report(muts, runtimes, settings, cases, switches, skipped, speed, started, 
                      "rtf_block_sizes": list(settings.rtf_block_sizes), "rtf_seconds": settings.rtf_seconds,
                      "repeats": settings.repeats, "warmup": settings.warmup, "quick": settings.quick,
                      "random_partition": "log-uniform block lengths 1..511, default_rng(7)"},
-        "reference": {"implementation": "namx NumPy reference (runtimes/numpy_ref.py), float64",
+        "reference": {"implementation": "namx NumPy reference (namx/reference.py), float64",
                       "namx_version": namx.__version__,
                       "reproduces": f"NeuralAmpModelerCore {CORE_COMMIT} on the golden corpus (spec §8.4)",
                       "floor": "the same reference in float32 (spec §11.3)"},

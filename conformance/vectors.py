@@ -20,7 +20,7 @@ import numpy as np
 
 import namx
 from namx import loader
-from namx.outputs import atomic_output, output_set, staged
+from namx.outputs import atomic_output, check_output_folder, output_set, staged
 from namx.errors import NamxError
 from namx.inputs import open_regular, read_limited
 from namx.limits import current as current_limits
@@ -28,7 +28,7 @@ from namx.metrics import tolerance
 from namx.model import Model
 
 from . import c_vectors
-from .adapters import Partition, Runtime, Switch, Unsupported, partition
+from .adapters import Error, Partition, Runtime, Skipped, Switch, partition
 from .suite import CORE_COMMIT, Bounds, Reference, Settings, measure, prepare, switch_schedule
 
 FORMAT, FORMAT_VERSION = "namx-conformance-vectors", "1.0"
@@ -74,12 +74,7 @@ def export(model: Model, folder: str | Path, settings: Settings = Settings(), *,
 def _export(model: Model, folder: Path, settings: Settings, force: bool, outputs) -> list[Path]:
     from namx.converters import TARGETS
     from namx.converters.onnx import export as onnx_export
-    if folder.exists() and not folder.is_dir():
-        raise NamxError(f"{folder}: is not a folder")
-    if not folder.parent.is_dir():
-        raise NamxError(f"{folder}: folder {folder.parent} does not exist")
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise NamxError(f"{folder}: is not empty (use --force to write into it)")
+    check_output_folder(folder, force)
     src = Path(model.source)
     if not src.is_file():
         raise NamxError(f"{model.source}: export-vectors needs the model as a file")
@@ -327,14 +322,24 @@ def check(folder: str | Path, runtime: Runtime) -> list[dict]:
 
 
 def _result(y, expected, entry, runtime, where) -> dict:
-    if isinstance(y, Unsupported):
+    if isinstance(y, Skipped):
         return {**where, "runtime": runtime.name, "esr_db": None, "max_abs": None, "finite": None,
-                "passed": None, "error": None, "not_run": str(y)}
-    if isinstance(y, str):
+                "passed": None, "error": None, "not_run": y.reason}
+    if isinstance(y, Error):
         return {**where, "runtime": runtime.name, "esr_db": None, "max_abs": None, "finite": False,
-                "passed": False, "error": y, "not_run": None}
+                "passed": False, "error": y.reason, "not_run": None}
     b = _bounds(entry, runtime.precision)
     return {**where, "runtime": runtime.name, **measure(y, expected, b), "error": None, "not_run": None}
+
+
+def result_line(r: dict) -> str:
+    """One result of check() as `namx conform check-vectors` prints it."""
+    where = f"{r['runtime']}  width {r['width']}  blocks {r['blocks']}"
+    if r["not_run"]:
+        return f"not run  {where}: {r['not_run']}"
+    detail = r["error"] or (f"ESR {r['esr_db']:.1f} dB <= {r['bound_esr_db']:.1f}, max |err| {r['max_abs']:.2e} "
+                            f"<= {r['bound_max_abs']:.2e}" if r["finite"] else "non-finite output")
+    return f"{'pass' if r['passed'] else 'FAIL'}  {where}: {detail}"
 
 
 def _first_line(e) -> str:
@@ -342,4 +347,4 @@ def _first_line(e) -> str:
     return lines[0] if lines else type(e).__name__
 
 
-__all__ = ["export", "check", "FORMAT", "FORMAT_VERSION", "MANIFEST"]
+__all__ = ["export", "check", "result_line", "FORMAT", "FORMAT_VERSION", "MANIFEST"]

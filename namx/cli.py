@@ -6,7 +6,6 @@ and exit 2 with nothing half-written.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -15,7 +14,8 @@ from . import __version__, bundled
 from .converters import TARGETS
 from .errors import NamxError
 from .limits import check_block_size
-from .runtimes import RUNTIMES
+from .text import one_line
+from .runtimes import RUNTIMES, Names
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--schedule", metavar="S:W,...",
                    help="change width at these samples, e.g. 0:3,4800:8 (each change from the width's initial state)")
     p.add_argument("--block-size", type=int, default=64, metavar="N", help="samples per block (default 64)")
-    p.add_argument("--runtime", default="numpy", choices=RUNTIMES, metavar="R",
+    p.add_argument("--runtime", default="numpy", choices=Names(), metavar="R",
                    help=f"runtime to use: {', '.join(RUNTIMES)} (default numpy, the reference; "
                         "'namx info --runtimes' lists those installed)")
     p.add_argument("--channel", type=int, metavar="N",
@@ -101,9 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) >= 2 and argv[0] == "conform" and argv[1] in CONFORM_TOOLS:  # `conform export-vectors ...`
-        argv = [f"conform-{argv[1]}", *argv[2:]]
+    argv = _conform_tool(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     args.argv = argv
     if args.command is None:
@@ -113,7 +111,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args) or EXIT_OK
     except NamxError as e:
-        print(f"namx: {_one_line(bundled.shorten(str(e)))}", file=sys.stderr)
+        print(f"namx: {one_line(bundled.shorten(str(e)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("namx: interrupted", file=sys.stderr)
@@ -150,18 +148,6 @@ def _on_sigterm(handler):
         return None
 
 
-def _one_line(text: str) -> str:
-    return _printable(" ".join(text.split()))
-
-
-def _printable(value) -> str:
-    """str(value) with control characters (terminal escape sequences) and lone surrogates escaped."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
@@ -187,75 +173,15 @@ def _load_checkpoint(spec: str):
 
 # ---- info ---------------------------------------------------------------------------------------
 
-def describe(model) -> dict:
-    """What `namx info` reports, as plain data."""
-    from .stats import macs_per_sample, num_weights, prewarm_samples, receptive_field
-    levels = []
-    widest = model.widths()[-1]
-    for lv in model.widths():
-        plain = model.at(lv)
-        levels.append({
-            "width": lv.label, "level": lv.index, "slim_interval": [lv.slim_lo, lv.slim_hi],
-            "channels": list(lv.channels), "architecture": plain.architecture,
-            "weights": num_weights(plain), "macs_per_sample": macs_per_sample(plain),
-            "receptive_field": receptive_field(plain), "prewarm_samples": prewarm_samples(plain),
-            "default": lv.index == widest.index,
-        })
-    return {
-        "file": model.source, "architecture": model.architecture, "version": model.version,
-        "sample_rate": model.sample_rate, "sample_rate_assumed": model.sample_rate_assumed,
-        "widths": levels, "metadata": model.metadata, "notes": list(model.notes),
-    }
-
-
 def cmd_info(args) -> int:
     if args.runtimes:
-        return _info_runtimes(args.json)
+        from .runtimes import listing
+        print(listing(args.json))
+        return EXIT_OK
     if args.model is None:
         raise NamxError("info needs MODEL (or --runtimes)")
-    info = describe(_load(args.model))
-    if args.json:
-        print(json.dumps(info, indent=2))
-        return EXIT_OK
-    rate = f"{info['sample_rate']:g} Hz" + (" (assumed: the file has none)" if info["sample_rate_assumed"] else "")
-    print(_printable(bundled.shorten(info["file"])))
-    print(f"  architecture     {info['architecture']} (file version {info['version']})")
-    print(f"  sample rate      {rate}")
-    n = len(info["widths"])
-    print(f"  widths           {n} level{'s' if n > 1 else ''}: {', '.join(w['width'] for w in info['widths'])}")
-    header = ("width", "slim values", "channels", "weights", "MACs/sample", "receptive field", "architecture")
-    rows = []
-    for w in info["widths"]:
-        lo, hi = w["slim_interval"]
-        span = f"[{lo:.3g}, {hi:.3g}{']' if w is info['widths'][-1] else ')'}"
-        rf = w["receptive_field"]
-        rows.append((w["width"] + (" *" if w["default"] else ""), span, "/".join(map(str, w["channels"])) or "-",
-                     str(w["weights"]), str(w["macs_per_sample"]), "unbounded" if rf is None else f"{rf} samples",
-                     w["architecture"]))
-    if info["architecture"] != "SlimmableContainer":  # the architecture column says something only there
-        header, rows = header[:-1], [r[:-1] for r in rows]
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    for r in (header, *rows):
-        print("    " + "  ".join(c.ljust(wd) for c, wd in zip(r, widths)).rstrip())
-    print("    (* = default width)")
-    meta = {k: v for k, v in info["metadata"].items() if not isinstance(v, (dict, list))}
-    if meta:
-        print("  metadata")
-        for k, v in meta.items():
-            print(f"    {_printable(k):<17}{_printable(v)}")
-    return EXIT_OK
-
-
-def _info_runtimes(as_json: bool) -> int:
-    from .conformance import installed_runtimes
-    names, missing = installed_runtimes()
-    status = {n: None for n in names} | missing  # name -> None (installed) or why not
-    if as_json:
-        print(json.dumps({n: {"installed": why is None, "reason": why} for n, why in status.items()}, indent=2))
-        return EXIT_OK
-    width = max(map(len, status))
-    for n, why in status.items():
-        print(f"{n:<{width}}  {'installed' if why is None else why}")
+    from .info import describe, render
+    print(render(describe(_load(args.model)), args.json))
     return EXIT_OK
 
 
@@ -280,11 +206,9 @@ def _schedule(text: str, model) -> dict[int, str]:
 
 
 def cmd_run(args) -> int:
-    import numpy as np
-
-    from .audio import OUTPUT_FORMATS, audio_writer, open_audio
+    from .audio import OUTPUT_FORMATS
     from .outputs import check_output_path
-    from .runtimes import open_streamer
+    from .runtimes.play import play_file
     from .widths import select
 
     check_block_size(args.block_size, "--block-size")
@@ -292,24 +216,9 @@ def cmd_run(args) -> int:
     changes = _schedule(args.schedule, model) if args.schedule else {0: args.width}
     select(model, changes[0], slim=args.slim)  # a width the model lacks is the first thing to report
     check_output_path(args.output, args.force, OUTPUT_FORMATS)
-    with open_audio(args.input, channel=args.channel) as audio:
-        if audio.rate is not None and audio.rate != model.sample_rate:
-            raise NamxError(f"{args.input}: is {audio.rate:g} Hz but the model runs at {model.sample_rate:g} Hz "
-                            "(resample the input first)")
-        options = {"precision": args.precision} if args.runtime == "numpy" else {}
-        streamer = open_streamer(args.runtime, model, changes[0], slim=args.slim, **options)
-        bar = _progress(audio.samples, f"{streamer.runtime} width {streamer.width}")
-        nans = 0
-        # block by block from the input to the output file: memory does not grow with the input's length;
-        # blocks end at each width change, so it takes effect at its sample
-        with audio_writer(args.output, audio.samples, model.sample_rate, force=args.force) as write:
-            for start, block in audio.blocks(args.block_size, cuts=changes):
-                if start in changes:
-                    streamer.width = changes[start]
-                nans += int(np.isnan(block).sum())
-                write(streamer.process(block))
-                bar.update(block.size)
-        bar.close()
+    options = {"precision": args.precision} if args.runtime == "numpy" else {}
+    nans = play_file(model, args.input, args.output, args.runtime, changes, slim=args.slim, block_size=args.block_size,
+                     channel=args.channel, force=args.force, **options)
     if nans:  # the model carries them into every later sample
         print(f"namx: warning: {args.input}: {nans} NaN sample{'s' if nans > 1 else ''} in the input "
               "(the output will be NaN from there on)", file=sys.stderr)
@@ -329,27 +238,17 @@ def cmd_convert(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """One line per problem (`file: json.path: problem`); exit 2 when any file has one."""
+    """Exit 2 when any file has a problem."""
     from .spec import SPEC_VERSION
-    from .validate import validate_file
+    from .validate import render, validate_file
     results = []
     for spec in args.models:
         path = bundled.path(spec) if spec in bundled.BUNDLED and not os.path.exists(spec) else spec
         results.append((spec, validate_file(path, source=spec)))
-    all_valid = all(r.valid for _, r in results)
-    if args.json:
-        print(json.dumps({"spec_version": SPEC_VERSION, "valid": all_valid, "files": [
-            {"file": name, "valid": r.valid, "problems": [{"path": p.path, "message": p.problem} for p in r.problems],
-             "notes": list(r.notes)} for name, r in results]}, indent=2))
-        return EXIT_OK if all_valid else EXIT_USAGE
-    for name, r in results:
-        for p in r.problems:
-            print(_one_line(str(p)))
-        if r.valid:
-            print(f"{name}: valid (A2 spec {SPEC_VERSION})")
-        for note in r.notes:
-            print(f"{name}: note: {note}")
-    return EXIT_OK if all_valid else EXIT_USAGE
+    text = render(results, SPEC_VERSION, args.json)
+    if text:
+        print(text)
+    return EXIT_OK if all(r.valid for _, r in results) else EXIT_USAGE
 
 
 def cmd_spec(args) -> int:
@@ -378,6 +277,14 @@ def cmd_signal(args) -> int:
 # ---- conform --------------------------------------------------------------------------------------
 
 CONFORM_TOOLS = ("export-vectors", "check-vectors")
+
+
+def _conform_tool(argv: list[str]) -> list[str]:
+    """`conform export-vectors ...` names the parser `conform-export-vectors` (argparse cannot give
+    `conform` both MODEL... and subcommands)."""
+    if len(argv) >= 2 and argv[0] == "conform" and argv[1] in CONFORM_TOOLS:
+        return [f"conform-{argv[1]}", *argv[2:]]
+    return argv
 
 
 def _conform_parsers(sub) -> None:
@@ -411,7 +318,7 @@ def _conform_parsers(sub) -> None:
     p.add_argument("--repeats", type=int, metavar="N",
                    help="timed repeats per speed measurement (default 5; --quick: 3; 0: no speed)")
     p.add_argument("--warmup", type=int, metavar="N", help="untimed streams before timing (default 1)")
-    p.add_argument("--rtf-seconds", type=float, metavar="S", help="audio per timed stream (default 0.5; --quick: 0.2)")
+    p.add_argument("--rtf-seconds", type=float, metavar="S", help="audio per timed stream (default 0.25; --quick: 0.2)")
     p.add_argument("--rtf-block-sizes", metavar="N,...", help="block sizes to time (default 64)")
     p.add_argument("--list-runtimes", action="store_true", help="list the runtimes installed here and exit")
     p.set_defaults(func=cmd_conform)
@@ -463,7 +370,7 @@ def _runtimes(args):
 
 def cmd_conform(args) -> int:
     from .conformance import installed_runtimes, run, write_report
-    from .conformance.report import check_folder
+    from .conformance.report import check_folder, summary
     if args.list_runtimes:
         names, missing = installed_runtimes()
         for n in names:
@@ -481,19 +388,7 @@ def cmd_conform(args) -> int:
                                              disable=not sys.stderr.isatty()),
                  log=None if sys.stderr.isatty() else lambda line: print(f"namx: {line}", file=sys.stderr, flush=True))
     paths = write_report(report, args.report, force=args.force)
-    for rt in report["runtimes"]:
-        print(f"{'pass' if rt['passed'] else 'FAIL'}  {rt['name']}  ({rt['precision']}, level {rt['level']}: "
-              f"{rt['level_name']}; blocks {', '.join(rt['block_sizes']) or '-'})")
-    for c in report["cases"] + report["switches"]:
-        if not c["passed"]:
-            what = f"width {c['width']}" if "width" in c else "width switching"
-            why = c["error"] or "non-finite output" if not c["finite"] else (
-                f"ESR {c['esr_db']:.1f} dB (bound {c['bound_esr_db']:.1f}), "
-                f"max |err| {c['max_abs']:.2e} (bound {c['bound_max_abs']:.2e})")
-            print(f"  failed: {c['model']} {what} {c['runtime']} blocks {c['blocks']}: {why}")
-    s = report["summary"]
-    print(f"{'PASS' if report['passed'] else 'FAIL'}: {s['cases']} streams, {s['switches']} width switches, "
-          f"{s['failed']} failed, {s['skipped']} not run; report: {', '.join(str(p) for p in paths)}")
+    print(summary(report, paths))
     return EXIT_OK if report["passed"] else EXIT_FAILED
 
 
@@ -506,27 +401,15 @@ def cmd_export_vectors(args) -> int:
 
 def cmd_check_vectors(args) -> int:
     from .conformance.c_vectors import OutputsRuntime
-    from .conformance.vectors import check
+    from .conformance.vectors import check, result_line
     runtimes = [OutputsRuntime(args.outputs)] if args.outputs else _runtimes(args)[0]
     ok = True
     for rt in runtimes:
         for r in check(args.folder, rt):
-            if r["not_run"]:
-                print(f"not run  {rt.name}  width {r['width']}  blocks {r['blocks']}: {r['not_run']}")
-                continue
-            ok &= r["passed"]
-            detail = r["error"] or (f"ESR {r['esr_db']:.1f} dB <= {r['bound_esr_db']:.1f}, "
-                                    f"max |err| {r['max_abs']:.2e} "
-                                    f"<= {r['bound_max_abs']:.2e}" if r["finite"] else "non-finite output")
-            print(f"{'pass' if r['passed'] else 'FAIL'}  {rt.name}  width {r['width']}  blocks {r['blocks']}: {detail}")
+            ok &= r["passed"] is not False  # (None: not run)
+            print(result_line(r))
     print("PASS" if ok else "FAIL")
     return EXIT_OK if ok else EXIT_FAILED
-
-
-def _progress(total: int, desc: str):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="sample", unit_scale=True, disable=not sys.stderr.isatty(),
-                file=sys.stderr, leave=False)
 
 
 if __name__ == "__main__":

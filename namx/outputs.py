@@ -61,6 +61,23 @@ def _check_output_path(p: Path, force: bool, suffixes: tuple[str, ...] | None) -
     return p
 
 
+def check_output_folder(folder: str | Path, force: bool, names: tuple[str, ...] | None = None) -> Path:
+    """Fail early if `folder` (made when missing) cannot take a command's files: an existing file
+    of `names` (with names None: anything in it) needs `force`."""
+    p = Path(folder)
+    if p.exists() and not p.is_dir():
+        raise NamxError(f"{p}: is not a folder")
+    if not p.parent.is_dir():
+        raise NamxError(f"{p}: folder {p.parent} does not exist")
+    if p.is_dir() and not force:
+        if names is None and any(p.iterdir()):
+            raise NamxError(f"{p}: is not empty (use --force to write into it)")
+        existing = [n for n in names or () if (p / n).exists()]
+        if existing:
+            raise NamxError(f"{p / existing[0]}: already exists (use --force to overwrite)")
+    return p
+
+
 def write_error(path: str | Path, e: OSError) -> NamxError:
     """The one-line error for a failed write of `path`."""
     return NamxError(f"{path}: cannot write: {e.strerror or e}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import loader
+from .arch.reading import show
 from .errors import ModelError
 from .limits import current as current_limits
 
@@ -219,7 +220,7 @@ def _got(value) -> str:
         return f" (got a list of {len(value)})"
     if isinstance(value, dict):
         return " (got an object)"
-    return f" (got {loader._show(value)})"
+    return f" (got {show(value)})"
 
 
 def _path(parts) -> str:
@@ -231,3 +232,20 @@ def _path(parts) -> str:
 
 def _join(path: str, key: str) -> str:
     return key if path in ("", "(top level)") else f"{path}.{key}"
+
+
+def render(results: list[tuple[str, Result]], spec_version: str, as_json: bool = False) -> str:
+    """`namx validate`'s output for (file name, result) pairs: JSON, or one line per problem
+    (`file: json.path: problem`), per valid file and per note."""
+    from .text import one_line
+    if as_json:
+        return json.dumps({"spec_version": spec_version, "valid": all(r.valid for _, r in results), "files": [
+            {"file": name, "valid": r.valid, "problems": [{"path": p.path, "message": p.problem} for p in r.problems],
+             "notes": list(r.notes)} for name, r in results]}, indent=2)
+    lines = []
+    for name, r in results:
+        lines += [one_line(str(p)) for p in r.problems]
+        if r.valid:
+            lines.append(f"{name}: valid (A2 spec {spec_version})")
+        lines += [f"{name}: note: {note}" for note in r.notes]
+    return "\n".join(lines)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
+from .arch import of
 from .errors import NamxError
+from .loader import from_json
+from .model import Model
 from .outputs import atomic_output, check_output_path
-from .model import FILM_SLOTS, LSTM, Container, Conv, ConvNet, LayerArray, Linear, Model, WaveNet
+from .widths import slimmable
 
 SLIMMABLE_VERSION = "0.7.0"  # the first file version with slimmable WaveNets and SlimmableContainer
 
@@ -54,17 +55,8 @@ def save(model: Model, path: str | Path, *, force: bool = False) -> Path:
 
 
 def _generated(model: Model) -> tuple[dict, list[float]]:
-    """(config, weights) regenerated from the typed model."""
-    net = model.net
-    if isinstance(net, WaveNet):
-        return _wavenet(net)
-    if isinstance(net, LSTM):
-        return _lstm(net)
-    if isinstance(net, ConvNet):
-        return _convnet(net)
-    if isinstance(net, Linear):
-        return _linear(net)
-    return {"submodels": [{"max_value": mv, "model": to_json(sub)} for mv, sub in net.submodels]}, []
+    """(config, weights) regenerated from the typed model (by its architecture, namx.arch)."""
+    return of(model.net).write(model.net, to_json)
 
 
 def _source_form(model: Model) -> tuple[dict, list] | None:
@@ -72,9 +64,8 @@ def _source_form(model: Model) -> tuple[dict, list] | None:
     what was loaded from it; for a model derived from it (a channel-sliced width), the source's
     config with only the values the derivation changed replaced; None if neither describes it."""
     raw = model.raw
-    if raw is None or isinstance(model.net, Container):  # (a container's submodels keep their own forms)
+    if raw is None or not of(model.net).source_form:  # (a container's submodels keep their own forms)
         return None
-    from .loader import from_json
     source, wanted = _generated(from_json(raw, model.source)), _generated(model)
     if source == wanted:
         return raw["config"], raw["weights"]
@@ -111,114 +102,7 @@ def _merge(raw, source, wanted):
 
 
 def _version(model: Model) -> str:
-    net = model.net
-    needs_slim = isinstance(net, Container) or (isinstance(net, WaveNet) and net.slimmable)
     as_tuple = tuple(int(p) for p in model.version.split("."))
-    if needs_slim and as_tuple < (0, 7, 0):
+    if slimmable(model.net) and as_tuple < (0, 7, 0):
         return SLIMMABLE_VERSION
     return model.version
-
-
-def _floats(a) -> list[float]:
-    return np.asarray(a, np.float32).reshape(-1).tolist()
-
-
-def _conv_weights(conv: Conv) -> list[float]:
-    return _floats(conv.weight) + ([] if conv.bias is None else _floats(conv.bias))
-
-
-def _one_or_list(values: list):
-    return values[0] if all(v == values[0] for v in values) else values
-
-
-def _wavenet(net: WaveNet) -> tuple[dict, list[float]]:
-    config = {"layers": [_layer_array(a) for a in net.arrays], "head": None,
-              "head_scale": float(np.float32(net.head_scale))}
-    if net.post_head is not None:
-        convs = net.post_head.convs
-        config["head"] = {"channels": convs[0].out_channels if len(convs) > 1 else convs[-1].out_channels,
-                          "out_channels": convs[-1].out_channels, "kernel_sizes": [c.kernel_size for c in convs],
-                          "activation": net.post_head.activation.to_json()}
-    if net.in_channels != 1:
-        config["in_channels"] = net.in_channels
-    if net.condition is not None:
-        config["condition_dsp"] = to_json(net.condition)
-    weights = [w for c in net.convs() for w in _conv_weights(c)] + [float(np.float32(net.head_scale))]
-    return config, weights
-
-
-def _layer_array(a: LayerArray) -> dict:
-    first = a.layers[0]
-    cfg = {"input_size": a.input_size, "condition_size": a.condition_size, "channels": a.channels,
-           "bottleneck": first.bottleneck,
-           "dilations": [layer.conv.dilation for layer in a.layers]}
-    kernels = [layer.conv.kernel_size for layer in a.layers]
-    if len(set(kernels)) == 1:
-        cfg["kernel_size"] = kernels[0]
-    else:
-        cfg["kernel_sizes"] = kernels
-    cfg["activation"] = _one_or_list([layer.activation.to_json() for layer in a.layers])
-    gatings = [layer.gating for layer in a.layers]
-    if any(g != "none" for g in gatings):
-        cfg["gating_mode"] = _one_or_list(gatings)
-        cfg["secondary_activation"] = _one_or_list(
-            [None if layer.secondary is None else layer.secondary.to_json() for layer in a.layers])
-    if first.conv.groups != 1:
-        cfg["groups_input"] = first.conv.groups
-    if first.mixin.groups != 1:
-        cfg["groups_input_mixin"] = first.mixin.groups
-    cfg["layer1x1"] = {"active": first.layer1x1 is not None,
-                       "groups": first.layer1x1.groups if first.layer1x1 is not None else 1}
-    h1 = first.head1x1
-    # (out_channels is unused when inactive; NAM's trainer writes its default, 1)
-    cfg["head1x1"] = {"active": h1 is not None, "out_channels": h1.out_channels if h1 is not None else 1,
-                      "groups": h1.groups if h1 is not None else 1}
-    for slot in FILM_SLOTS:
-        if slot in first.films:
-            film = first.films[slot]
-            cfg[slot] = {"active": True, "shift": film.shift, "groups": film.conv.groups}
-    head = {"out_channels": a.head_size, "kernel_size": a.head.kernel_size, "bias": a.head.bias is not None}
-    if a.head.dilation != 1:
-        head["head_dilation"] = a.head.dilation
-    cfg["head"] = head
-    if a.allowed_channels is not None:
-        cfg["slimmable"] = {"method": "slice_channels_uniform",
-                            "kwargs": {"allowed_channels": list(a.allowed_channels)}}
-    return cfg
-
-
-def _lstm(net: LSTM) -> tuple[dict, list[float]]:
-    config = {"input_size": net.in_channels, "hidden_size": net.hidden_size, "num_layers": len(net.cells)}
-    if net.in_channels != 1:
-        config["in_channels"] = net.in_channels
-    if net.out_channels != 1:
-        config["out_channels"] = net.out_channels
-    weights = [w for c in net.cells for a in (c.w, c.b, c.h0, c.c0) for w in _floats(a)]
-    return config, weights + _floats(net.head_w) + _floats(net.head_b)
-
-
-def _convnet(net: ConvNet) -> tuple[dict, list[float]]:
-    config = {"channels": net.channels, "dilations": [c.dilation for c in net.blocks],
-              "batchnorm": net.batchnorms is not None, "activation": net.activation.to_json()}
-    if net.blocks[0].groups != 1:
-        config["groups"] = net.blocks[0].groups
-    if net.in_channels != 1:
-        config["in_channels"] = net.in_channels
-    if net.out_channels != 1:
-        config["out_channels"] = net.out_channels
-    weights = []
-    for i, conv in enumerate(net.blocks):
-        weights += _conv_weights(conv)
-        if net.batchnorms is not None:
-            bn = net.batchnorms[i]
-            weights += _floats(bn.mean) + _floats(bn.var) + _floats(bn.weight) + _floats(bn.bias) + _floats([bn.eps])
-    return config, weights + _floats(net.head_w) + _floats(net.head_b)
-
-
-def _linear(net: Linear) -> tuple[dict, list[float]]:
-    config = {"receptive_field": int(net.taps.size), "bias": net.bias is not None}
-    if net.in_channels != 1:
-        config["in_channels"] = net.in_channels
-    if net.out_channels != 1:
-        config["out_channels"] = net.out_channels
-    return config, _floats(net.taps) + ([] if net.bias is None else _floats([net.bias]))

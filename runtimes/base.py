@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -28,6 +29,24 @@ from namx.errors import NamxError
 from namx.limits import current as current_limits
 from namx.model import Model
 from namx.widths import WidthLevel, select
+
+
+_CONVERSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def converted(model: Model, key: tuple, make):
+    """make(): what a runtime converts `model` to (an ONNX graph, a TFLite file, a C library), made
+    once per model and key while the model lives. The conformance suite opens a new streamer for
+    every stream, and converting costs more than most streams; a model never changes (frozen)."""
+    per_model = _CONVERSIONS.setdefault(model, {})
+    if key not in per_model:
+        per_model[key] = make()
+    return per_model[key]
+
+
+def forget_conversions(model: Model) -> None:
+    """Drop `model`'s conversions now (a caller done with the model that still holds it)."""
+    _CONVERSIONS.pop(model, None)
 
 
 class LevelRunner(ABC):

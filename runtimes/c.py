@@ -15,7 +15,7 @@ from namx.converters.c.generate import generate
 from namx.errors import NamxError
 from namx.widths import WidthLevel
 
-from .base import LevelRunner, Streamer
+from .base import LevelRunner, Streamer, converted
 
 NAME = "namx_engine"
 
@@ -38,13 +38,20 @@ class CStreamer(Streamer):
         super().__init__(model, width, slim=slim)
 
     def _open(self, level: WidthLevel) -> LevelRunner:
-        return CRunner(self.model.at(level), level, self.cflags)
+        flags = None if self.cflags is None else tuple(self.cflags)
+        library = converted(self.model, ("c", level.index, flags), lambda: _library(self.model, level, self.cflags))
+        return CRunner(library)
+
+
+def _library(model, level: WidthLevel, cflags):
+    """The compiled engine of one level (a shared library)."""
+    header, source, _ = generate(model.at(level), NAME, f"{NAME}.h", level.label, level.index)
+    return shared_library({f"{NAME}.h": header, f"{NAME}.c": source}, cflags)
 
 
 class CRunner(LevelRunner):
-    def __init__(self, model, level: WidthLevel, cflags):
-        header, source, _ = generate(model, NAME, f"{NAME}.h", level.label, level.index)
-        lib = ctypes.CDLL(str(shared_library({f"{NAME}.h": header, f"{NAME}.c": source}, cflags)))
+    def __init__(self, library):
+        lib = ctypes.CDLL(str(library))
         lib.namx_engine_state_bytes.restype = ctypes.c_size_t
         self._process = lib.namx_engine_process
         # plain addresses: ctypes' pointer objects cost more per call than a 64-sample block does

@@ -21,7 +21,7 @@ from namx.converters.tflite.export import MAX_UNROLLED_BLOCK, runtime_model, unr
 from namx.errors import NamxError
 from namx.widths import WidthLevel
 
-from .base import Streamer
+from .base import Streamer, converted
 from .static_blocks import StaticBlockRunner, check_block_size
 
 KERNELS = ("xnnpack", "builtin", "reference")
@@ -54,7 +54,8 @@ class LiteRTRunner(StaticBlockRunner):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
         resolver = {"xnnpack": OpResolverType.AUTO, "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
                     "reference": OpResolverType.BUILTIN_REF}[self.kernels]
-        buf, bindings = runtime_model(self.model, self.level, sizes, self.carrier)
+        buf, bindings = converted(self.model, ("tflite", self.level.index, tuple(sizes), self.carrier),
+                                  lambda: runtime_model(self.model, self.level, sizes, self.carrier))
         self._buf = buf  # the interpreter reads the flatbuffer in place
         self.it = Interpreter(model_content=buf, num_threads=self.num_threads, experimental_op_resolver_type=resolver)
         self.it.allocate_tensors()

@@ -20,7 +20,7 @@ from namx.errors import NamxError
 from namx.model import Model
 from namx.widths import WidthLevel, select
 
-from .base import LevelRunner, Streamer
+from .base import LevelRunner, Streamer, converted
 
 
 def session(proto, threads: int = 1):
@@ -120,14 +120,16 @@ class OnnxRuntimeStreamer(Streamer):
         self._dynamic = None
         if graph == "dynamic":
             self.runtime = "onnxruntime-dynamic"
-            self._dynamic = GraphRunner(export(model), threads)
+            self._dynamic = GraphRunner(converted(model, ("onnx",), lambda: export(model).SerializeToString()), threads)
         super().__init__(model, width, slim=slim)
 
     def _open(self, level: WidthLevel) -> LevelRunner:
         if self._dynamic is not None:
             self._dynamic.select(level.index)
             return self._dynamic
-        return GraphRunner(export(self.model, level.label), self.threads)
+        graph = converted(self.model, ("onnx", level.index),
+                          lambda: export(self.model, level.label).SerializeToString())
+        return GraphRunner(graph, self.threads)
 
     def set_width(self, width=None, *, slim=None) -> None:
         if self._dynamic is None:

@@ -14,7 +14,7 @@ from namx.converters.tflite.binding import StreamBinding
 from namx.converters.tflite.export import MAX_UNROLLED_BLOCK, runtime_model, tensor_state, unrolled
 from namx.widths import WidthLevel
 
-from .base import Streamer
+from .base import Streamer, converted
 from .static_blocks import StaticBlockRunner, check_block_size
 
 
@@ -58,13 +58,15 @@ class TFLMRunner(StaticBlockRunner):
         self.model, self.level, self.arena = model, level, arena
 
     def _build(self, sizes: list[int]) -> None:
-        self._state_values = tensor_state(self.model.at(self.level))
+        self._state_values = converted(self.model, ("tflite state", self.level.index),
+                                       lambda: tensor_state(self.model.at(self.level)))
         self._files = {}
         self._reset()
 
     def _file(self, size: int) -> FileRunner:
         if size not in self._files:  # built on first use: most streams need one or two sizes
-            buf, (b,) = runtime_model(self.model, self.level, [size], "io", self._state_values)
+            buf, (b,) = converted(self.model, ("tflite", self.level.index, (size,), "io"),
+                                  lambda: runtime_model(self.model, self.level, [size], "io", self._state_values))
             self._files[size] = FileRunner(buf, b, self.arena)
         return self._files[size]
 

@@ -15,7 +15,11 @@ from typing import Callable
 
 from builders import convnet, layer_array, nam, wavenet, with_weights
 
+from namx.spec import SCHEMA
+
 SLICED = {"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}}
+# the schema's activation names, in its order (tests/test_spec_text.py checks them against the code)
+ACTIVATION_NAMES = json.loads(SCHEMA.read_text())["$defs"]["activationName"]["enum"]
 
 
 def _wavenet():
@@ -120,8 +124,7 @@ CASES: dict[str, Case] = {
     "channels-huge": Case(_wavenet, lambda o: _set(L(o), channels=2**40), "config.layers[0].channels",
                           "is too large", "schema"),
     "unknown-activation": Case(_wavenet, lambda o: _set(L(o), activation="Swish"), "config.layers[0].activation",
-                               'must be one of Tanh, Fasttanh, Hardtanh, ReLU, LeakyReLU, PReLU, Sigmoid, SiLU, '
-                               'Hardswish, LeakyHardtanh, LeakyHardTanh, Softsign (got "Swish")', "schema"),
+                               f'must be one of {", ".join(ACTIVATION_NAMES)} (got "Swish")', "schema"),
     "unknown-activation-type": Case(_wavenet, lambda o: _set(L(o), activation={"type": "GELU"}),
                                     "config.layers[0].activation.type", '(got "GELU")', "schema"),
     "activation-without-type": Case(_wavenet, lambda o: _set(L(o), activation={"negative_slope": 0.1}),

@@ -53,6 +53,14 @@ def golden_input(shared) -> np.ndarray:
     return np.load(shared / "golden" / "inputs" / "mix_2s.npy")
 
 
+@pytest.fixture(scope="session")
+def private_namx_cache(tmp_path_factory):
+    """The C runtime's compiled libraries (NAMX_CACHE) in a folder of this test session's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NAMX_CACHE", str(tmp_path_factory.mktemp("namx-cache")))
+        yield
+
+
 def model_path(shared: Path, rel: str) -> Path:
     return shared / rel
 

@@ -14,7 +14,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from namx.cli import describe
+    from namx.info import describe
     from namx.errors import NamxError
     from namx.loader import loads
 

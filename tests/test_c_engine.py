@@ -38,16 +38,9 @@ def need(tool: str) -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def cache(tmp_path_factory):
+def cache(private_namx_cache):
     """One compile per model per session, in a folder of this session's own."""
     need("cc")
-    old = os.environ.get("NAMX_CACHE")
-    os.environ["NAMX_CACHE"] = str(tmp_path_factory.mktemp("namx-cache"))
-    yield
-    if old is None:
-        del os.environ["NAMX_CACHE"]
-    else:
-        os.environ["NAMX_CACHE"] = old
 
 
 def random_partition(n: int, seed: int) -> list[int]:

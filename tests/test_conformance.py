@@ -351,10 +351,11 @@ class ForgetsOnSingleSamples(Healthy):
 
 
 def test_the_single_sample_partition_catches_single_sample_faults(example):
-    """The default's "1+64" (single samples through the silence and the impulse response) on its
-    own catches runtimes that break only when called with one sample."""
+    """The default's "1+64" (blocks of 64 through the silence, single samples through the impulse
+    response) on its own catches runtimes that break only when called with one sample."""
     blocks = partition("1+64", 4800)
-    assert blocks.lengths[:960] == (1,) * 960 and set(blocks.lengths[960:-1]) == {64} and sum(blocks.lengths) == 4800
+    assert blocks.lengths[:8] == (64,) * 7 + (32,) and blocks.lengths[8:488] == (1,) * 480
+    assert set(blocks.lengths[488:-1]) == {64} and sum(blocks.lengths) == 4800
     settings = Settings(block_sizes=("1+64",), seconds=0.01, repeats=0, widths=("3",))
     runtimes = [StreamerRuntime(cls.__name__, cls) for cls in (Healthy, ForgetsOnSingleSamples, Crashes)]
     report = run([example], runtimes, settings)
@@ -378,6 +379,20 @@ def test_switch_schedule_goes_both_ways_on_block_boundaries(example):
     assert all(sw.start in starts for sw in s)
     assert [sw.level.label for sw in s] == ["3", "3", "8", "3"]  # a re-request, up, down
     assert switch_schedule(levels, partition("2048", 3000), 3000) is None  # too few blocks
+
+
+@pytest.mark.spec("11.3")
+def test_one_switching_stream_per_distinct_schedule(example):
+    """The default "1+64" switches (and re-requests) on the same samples as "64": no stream of its
+    own. Alone, or where its switches differ, it has one."""
+    from namx.conformance.suite import _plan, prepare
+    mut = prepare(example, Settings())
+    partitions, switching = _plan(mut, Settings())
+    assert [b.label for b in partitions] == ["64", "1+64", "2048", "random"]
+    assert [b.label for b, _ in switching] == ["64", "2048", "random"]
+    assert switch_schedule(mut.levels, partitions[1], mut.x.size) == switching[0][1]
+    assert [b.label for b, _ in _plan(mut, Settings(block_sizes=("1+64", "64")))[1]] == ["1+64"]
+    assert [b.label for b, _ in _plan(mut, Settings(block_sizes=("1+64", "7")))[1]] == ["1+64", "7"]
 
 
 @pytest.mark.spec("7.3")
@@ -441,6 +456,20 @@ def test_entry_point_that_does_not_load_is_a_usage_error(vendor_path, tmp_path):
     assert r.returncode == EXIT_USAGE
     assert "runtime 'broken' (entry point vendor_rt:NoSuchThing) does not load" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_namx_run_plays_an_entry_point_runtime(vendor_path, tmp_path):
+    """`namx run` finds runtimes the way `namx conform` does (namx.runtimes.find): the vendor's
+    float32 streamer plays the file, bit for bit what NumPy's float32 reference plays."""
+    np.save(tmp_path / "in.npy", np.random.default_rng(0).standard_normal(3000).astype(np.float32) * 0.1)
+    outs = {}
+    for name, args in {"vendor": ["--runtime", "vendor"], "numpy": ["--precision", "float32"], "numpy64": []}.items():
+        r = _namx("run", "A2", "in.npy", f"{name}.npy", "--width", "3", *args, cwd=tmp_path, pythonpath=vendor_path)
+        assert r.returncode == 0, r.stderr
+        outs[name] = np.load(tmp_path / f"{name}.npy")
+    assert np.array_equal(outs["vendor"], outs["numpy"]) and not np.array_equal(outs["vendor"], outs["numpy64"])
+    r = _namx("run", "A2", "in.npy", "x.npy", "--runtime", "nonesuch", cwd=tmp_path, pythonpath=vendor_path)
+    assert r.returncode == EXIT_USAGE and "'vendor'" in r.stderr  # the choices include entry points
 
 
 # ---- external commands --------------------------------------------------------------------------

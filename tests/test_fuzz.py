@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from namx import bundled
-from namx.cli import describe
+from namx.info import describe
 from namx.errors import ModelError, NamxError
 from namx.limits import Limits
 from namx.loader import from_json, load, loads, weights_needed

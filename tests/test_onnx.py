@@ -147,6 +147,23 @@ def test_graphs_start_reset_and_switch_width_without_metadata(name):
     assert np.array_equal(below, dynamic([(values[0], 0, 3000)])[0])
 
 
+def test_graph_without_reset_only_continues_the_state_fed_in():
+    """fixed_model(reset=False), what benchmarks/bench_onnx_reset.py measures the start/reset
+    mechanism against: fed the initial state it equals namx's fixed graph; fed state.level = -1
+    and zeros it does not start from the initial state (the mechanism is really left out)."""
+    from namx.converters.onnx.graph import fixed_model, to_proto
+    model = load_model("A2")
+    level = model.widths()[0]
+    proto = export(model, level.label)
+    bare = to_proto(fixed_model(model, level, reset=False).model)
+    start = initial_state(proto)
+    with_reset, _ = _client(proto)([(None, 0, 3000)], start)
+    without, _ = _client(bare)([(None, 0, 3000)], start)
+    assert np.array_equal(without, with_reset)
+    zeros, _ = _client(bare)([(None, 0, 3000)])
+    assert max_abs_error(zeros, with_reset) > 1e-3
+
+
 @pytest.mark.spec("9.2", "9.3")
 def test_state_traffic_does_not_grow_with_the_levels(shared):
     """An all-widths graph carries one level's state (plus state.level), however many levels."""

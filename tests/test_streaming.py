@@ -123,3 +123,23 @@ def test_blocks_must_be_one_dimensional_and_non_empty(models):
     for bad in (np.zeros(0), np.zeros((2, 3)), np.array(["a"])):
         with pytest.raises(Exception, match="block must"):
             s.process(bad)
+
+
+def test_a_runtime_converts_a_model_once_per_width(monkeypatch):
+    """Streamers opened again (the conformance suite opens one per stream) reuse the model's
+    conversion (runtimes.base.converted); another model object is converted anew."""
+    import namx.runtimes.onnx_runtime as ort_runtime
+    from namx.runtimes import open_streamer
+    from namx.runtimes.base import forget_conversions
+    calls = []
+    real = ort_runtime.export
+    monkeypatch.setattr(ort_runtime, "export", lambda model, width=None: calls.append(width) or real(model, width))
+    model, x = load_model("A2"), MIX[4790:4900].astype(np.float32)
+    outputs = [open_streamer("onnxruntime", model, "3").process(x) for _ in range(3)]
+    assert calls == ["3"] and all(np.array_equal(outputs[0], y) for y in outputs)
+    open_streamer("onnxruntime", model, "8")
+    open_streamer("onnxruntime", load_model("A2"), "3")
+    assert calls == ["3", "8", "3"]
+    forget_conversions(model)  # (the conformance suite, done with a model)
+    open_streamer("onnxruntime", model, "3")
+    assert calls == ["3", "8", "3", "3"]

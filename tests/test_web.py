@@ -19,7 +19,7 @@ from conftest import GOLDEN, REPO, assert_matches_golden
 
 from namx import load
 from namx.bundled import load_model
-from namx.cli import describe
+from namx.info import describe
 from namx.converters.onnx import export
 from namx.metrics import esr_db, max_abs_error
 from namx.runtimes import open_streamer

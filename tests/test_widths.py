@@ -6,7 +6,9 @@ from builders import layer_array, wavenet
 from namx import WidthError
 from namx.bundled import load_model
 from namx.loader import from_json
+from namx.model import FILM_SLOTS
 from namx.widths import levels, select
+from namx.writer import to_json
 
 SLICED = {"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}}
 
@@ -98,3 +100,21 @@ def test_prelu_slopes_follow_the_sliced_rows():
                      activation={"type": "PReLU", "negative_slopes": [0.1, 0.2, 0.3, 0.4]})
     m = from_json(wavenet([la]))
     assert m.at("2").net.arrays[0].layers[0].activation.slopes == (np.float32(0.1), np.float32(0.2))
+
+
+@pytest.mark.spec("6.3")
+def test_every_film_slot_slices_to_the_sizes_the_loader_reads():
+    """At every width, a sliced model written out loads back with the same tensors: each FiLM slot
+    keeps the rows the loader reads for that width's channels (gated rows, bottleneck, head1x1)."""
+    la = layer_array(channels=4, dilations=(1, 2), kernel=2, gating_mode="blended", bottleneck=2, slimmable=SLICED,
+                     head1x1={"active": True, "out_channels": 3, "groups": 1})
+    for i, slot in enumerate(FILM_SLOTS):
+        la[slot] = {"active": True, "shift": i % 2 == 0, "groups": 1}
+    m = from_json(wavenet([la]))
+    assert set(m.net.arrays[0].layers[0].films) == set(FILM_SLOTS)
+    for level in m.widths():
+        sliced = m.at(level)
+        back = from_json(to_json(sliced))
+        assert len(back.net.convs()) == len(sliced.net.convs())
+        for read, cut in zip(back.net.convs(), sliced.net.convs()):
+            assert np.array_equal(read.weight, cut.weight) and np.array_equal(read.bias, cut.bias)

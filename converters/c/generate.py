@@ -15,10 +15,11 @@ import re
 
 import numpy as np
 
-from namx.activations import Activation
+from namx.activations import FASTTANH, Activation
+from namx.backends import ONE_WIDTH_AT_A_TIME, architecture
 from namx.errors import NamxError
 from namx.metadata import copied
-from namx.model import LSTM, Conv, ConvNet, Linear, Model, WaveNet
+from namx.model import LSTM, Container, Conv, ConvNet, Linear, Model, WaveNet
 from namx.spec import SPEC_VERSION
 from namx.stats import prewarm_samples, receptive_field
 
@@ -178,13 +179,13 @@ HELPERS = {
     big = ax < 9.0f ? big : (x < 0.0f ? -1.0f : 1.0f);
     return ax < 0.55f ? x + x * u * p : (ax == ax ? big : x); /* NaN stays NaN */
 }""",
-    "fasttanh": """INLINE float fasttanh(float x)
-{
-    const float ax = fabsf(x), x2 = x * x;
-    return (x * (2.45550750702956f + 2.45550750702956f * ax + (0.893229853513558f + 0.821226666969744f * ax) * x2))
-        / (2.44506634652299f + (2.44506634652299f + x2) * fabsf(x + 0.814642734961073f * x * ax));
-}""",
 }
+_C0, _C1, _C2, _C3, _C4 = (flt(v) for v in FASTTANH)
+HELPERS["fasttanh"] = f"""INLINE float fasttanh(float x)
+{{
+    const float ax = fabsf(x), x2 = x * x;
+    return (x * ({_C0} + {_C0} * ax + ({_C1} + {_C2} * ax) * x2)) / ({_C3} + ({_C3} + x2) * fabsf(x + {_C4} * x * ax));
+}}"""
 
 
 class Engine:
@@ -201,11 +202,7 @@ class Engine:
         self.state_floats = 0
         self.positions = 0
         self.in_channels, self.out_channels = self.net.in_channels, self.net.out_channels
-        kind = {WaveNet: self._wavenet, LSTM: self._lstm, ConvNet: self._convnet, Linear: self._linear}
-        build = next((f for cls, f in kind.items() if isinstance(self.net, cls)), None)
-        if build is None:
-            raise NamxError(f"{model.source}: a {model.architecture} must be converted one width at a time")
-        build()
+        architecture(ARCHITECTURES, model)(self)
 
     # ---- pieces --------------------------------------------------------------------------------
 
@@ -246,7 +243,7 @@ class Engine:
         slopes = None
         if a.name == "PReLU" and a.slopes:
             slopes = self.src.const(self._id("slope"), a.slopes)
-        expr = self._act_expr(a, "v", slopes)
+        expr = ACTIVATIONS[a.name](self.src, a, "v", slopes)
         if slopes is None and "(" in expr.replace("(v", ""):
             # A call (tanh32, sigmoid...) is inlined, and its loop vectorised, only in a small
             # function of its own: in the chunk function the compiler keeps it a call.
@@ -256,35 +253,6 @@ class Engine:
             return
         self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < nv; t++) "
                          f"{{ const float v = {src}[r * CHUNK + t]; {buf}[r * CHUNK + t] = {expr}; }}")
-
-    def _act_expr(self, a: Activation, v: str, slopes: str | None) -> str:
-        p = dict(a.params)
-        name = a.name
-        if name == "Tanh":
-            return f"{self.src.helper('tanh32')}({v})"
-        if name == "Fasttanh":
-            return f"{self.src.helper('fasttanh')}({v})"
-        if name == "Hardtanh":
-            return f"({v} < -1.0f ? -1.0f : ({v} > 1.0f ? 1.0f : {v}))"
-        if name == "ReLU":
-            return f"({v} > 0.0f ? {v} : 0.0f)"
-        if name in ("LeakyReLU", "PReLU"):
-            slope = f"{slopes}[r]" if slopes else flt(p["negative_slope"])
-            return f"({v} * ({v} > 0.0f ? 1.0f : {slope}))"  # an unconditional multiply vectorises
-        if name == "Sigmoid":
-            return f"{self.src.helper('sigmoid')}({v})"
-        if name == "SiLU":
-            return f"({v} * {self.src.helper('sigmoid')}({v}))"
-        if name == "Hardswish":
-            c = f"({v} + 3.0f)"
-            return f"({v} * ({c} < 0.0f ? 0.0f : ({c} > 6.0f ? 6.0f : {c})) * {flt(1.0 / 6.0)})"
-        if name == "LeakyHardtanh":
-            lo, hi = flt(p["min_val"]), flt(p["max_val"])
-            return (f"({v} < {lo} ? ({v} - {lo}) * {flt(p['min_slope'])} + {lo} : "
-                    f"({v} > {hi} ? ({v} - {hi}) * {flt(p['max_slope'])} + {hi} : {v}))")
-        if name == "Softsign":
-            return f"({v} / (1.0f + fabsf({v})))"
-        raise NamxError(f"{self.model.source}: activation {name} has no C form")
 
     def loop(self, rows: int, stmt: str) -> None:
         self.body.append(f"for (r = 0; r < {rows}; r++) for (t = 0; t < nv; t++) {{ const size_t j = r * CHUNK + t; {stmt} }}")
@@ -485,6 +453,45 @@ class Engine:
 
     def stack_bytes(self) -> int:
         return 4 * CHUNK * sum(self.scratch.values()) + sum(e.stack_bytes() for e in self.nested)
+
+
+# IR type -> Engine method that builds it (namx.backends)
+ARCHITECTURES = {WaveNet: Engine._wavenet, LSTM: Engine._lstm, ConvNet: Engine._convnet, Linear: Engine._linear,
+                 Container: ONE_WIDTH_AT_A_TIME}
+
+
+# ---- activations: a C expression of `v` (the value), per name ---------------------------------
+
+def _leaky(src: Source, a: Activation, v: str, slopes: str | None) -> str:
+    slope = f"{slopes}[r]" if slopes else flt(a.param("negative_slope"))
+    return f"({v} * ({v} > 0.0f ? 1.0f : {slope}))"  # an unconditional multiply vectorises
+
+
+def _hardswish(v: str) -> str:
+    c = f"({v} + 3.0f)"
+    return f"({v} * ({c} < 0.0f ? 0.0f : ({c} > 6.0f ? 6.0f : {c})) * {flt(1.0 / 6.0)})"
+
+
+def _leaky_hardtanh(a: Activation, v: str) -> str:
+    lo, hi = flt(a.param("min_val")), flt(a.param("max_val"))
+    return (f"({v} < {lo} ? ({v} - {lo}) * {flt(a.param('min_slope'))} + {lo} : "
+            f"({v} > {hi} ? ({v} - {hi}) * {flt(a.param('max_slope'))} + {hi} : {v}))")
+
+
+# activation name -> expr(src, a, v, slopes): slopes names PReLU's per-row constant array, if any
+ACTIVATIONS = {
+    "Tanh": lambda src, a, v, slopes: f"{src.helper('tanh32')}({v})",
+    "Fasttanh": lambda src, a, v, slopes: f"{src.helper('fasttanh')}({v})",
+    "Hardtanh": lambda src, a, v, slopes: f"({v} < -1.0f ? -1.0f : ({v} > 1.0f ? 1.0f : {v}))",
+    "ReLU": lambda src, a, v, slopes: f"({v} > 0.0f ? {v} : 0.0f)",
+    "LeakyReLU": _leaky,
+    "PReLU": _leaky,
+    "Sigmoid": lambda src, a, v, slopes: f"{src.helper('sigmoid')}({v})",
+    "SiLU": lambda src, a, v, slopes: f"({v} * {src.helper('sigmoid')}({v}))",
+    "Hardswish": lambda src, a, v, slopes: _hardswish(v),
+    "LeakyHardtanh": lambda src, a, v, slopes: _leaky_hardtanh(a, v),
+    "Softsign": lambda src, a, v, slopes: f"({v} / (1.0f + fabsf({v})))",
+}
 
 
 def _stateful_convs(net: WaveNet) -> list[Conv]:

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 
 from namx import SPEC_VERSION, __version__
-from namx.outputs import atomic_output
+from namx.outputs import atomic_output, check_output_path
 from namx.errors import NamxError
 from namx.metadata import copied
 from namx.model import Model
@@ -129,13 +129,7 @@ def convert(model: Model, *, output, width, block_size, signatures, c_array, for
     if width is not None:
         width = select(model, width).label
     stem = Path(model.source).stem
-    out = Path(output) if output else Path(f"{stem}.onnx" if width is None else f"{stem}.w{width}.onnx")
-    if out.suffix != ".onnx":
-        raise NamxError(f"{out}: output must end in .onnx")
-    if not out.parent.is_dir():
-        raise NamxError(f"{out}: folder {out.parent} does not exist")
-    if out.exists() and not force:
-        raise NamxError(f"{out}: already exists (use --force to overwrite)")
+    out = check_output_path(output or (f"{stem}.onnx" if width is None else f"{stem}.w{width}.onnx"), force, (".onnx",))
     proto = export(model, width)
     with atomic_output(out) as tmp:
         tmp.write_bytes(proto.SerializeToString())

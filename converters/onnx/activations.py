@@ -1,9 +1,9 @@
-"""Activations as ONNX ops: one table, the ONNX column of namx.activations.ACTIVATIONS."""
+"""Activations as ONNX ops: ACTIVATIONS, the ONNX column of namx.activations.ACTIVATIONS (namx.backends)."""
 from __future__ import annotations
 
 import numpy as np
 
-from namx.activations import Activation
+from namx.activations import FASTTANH, Activation
 
 from .builder import Builder
 
@@ -11,8 +11,7 @@ from .builder import Builder
 def _fasttanh(b: Builder, x):
     ax = b.op("Abs", x)
     x2 = b.op("Mul", x, x)
-    c0, c1, c2, c3, c4 = (b.f32(v) for v in (2.45550750702956, 0.893229853513558, 0.821226666969744,
-                                              2.44506634652299, 0.814642734961073))
+    c0, c1, c2, c3, c4 = (b.f32(v) for v in FASTTANH)
     num = b.op("Mul", x, b.op("Add", b.op("Add", c0, b.op("Mul", c0, ax)),
                               b.op("Mul", b.op("Add", c1, b.op("Mul", c2, ax)), x2)))
     den = b.op("Add", c3, b.op("Mul", b.op("Add", c3, x2),
@@ -27,31 +26,28 @@ def _leaky_hardtanh(b: Builder, a: Activation, x):
     return b.op("Add", b.op("Add", b.op("Clip", x, lo, hi), below), above)
 
 
+def _prelu(b: Builder, params, a: Activation, x, name: str):
+    if not a.slopes:
+        return b.op("LeakyRelu", x, alpha=a.param("negative_slope"))
+    return b.op("PRelu", x, params.tensor(f"{name}.slopes", np.asarray(a.slopes, np.float32).reshape(-1, 1)))
+
+
+# activation name -> build(b, params, a, x, name)
+ACTIVATIONS = {
+    "Tanh": lambda b, P, a, x, n: b.op("Tanh", x),
+    "Fasttanh": lambda b, P, a, x, n: _fasttanh(b, x),
+    "Hardtanh": lambda b, P, a, x, n: b.op("Clip", x, b.f32(-1.0), b.f32(1.0)),
+    "ReLU": lambda b, P, a, x, n: b.op("Relu", x),
+    "LeakyReLU": lambda b, P, a, x, n: b.op("LeakyRelu", x, alpha=a.param("negative_slope")),
+    "PReLU": _prelu,
+    "Sigmoid": lambda b, P, a, x, n: b.op("Sigmoid", x),
+    "SiLU": lambda b, P, a, x, n: b.op("Mul", x, b.op("Sigmoid", x)),
+    "Hardswish": lambda b, P, a, x, n: b.op("HardSwish", x),
+    "LeakyHardtanh": lambda b, P, a, x, n: _leaky_hardtanh(b, a, x),
+    "Softsign": lambda b, P, a, x, n: b.op("Softsign", x),
+}
+
+
 def apply(b: Builder, params, a: Activation, x, name: str):
     """a(x) for x of shape [1, rows, T]; per-channel PReLU slopes come through `params` (slicing)."""
-    n = a.name
-    if n == "Tanh":
-        return b.op("Tanh", x)
-    if n == "Fasttanh":
-        return _fasttanh(b, x)
-    if n == "Hardtanh":
-        return b.op("Clip", x, b.f32(-1.0), b.f32(1.0))
-    if n == "ReLU":
-        return b.op("Relu", x)
-    if n == "LeakyReLU" or (n == "PReLU" and not a.slopes):
-        return b.op("LeakyRelu", x, alpha=a.param("negative_slope"))
-    if n == "PReLU":
-        slopes = params.tensor(f"{name}.slopes", np.asarray(a.slopes, np.float32).reshape(-1, 1))
-        return b.op("PRelu", x, slopes)
-    if n == "Sigmoid":
-        return b.op("Sigmoid", x)
-    if n == "SiLU":
-        return b.op("Mul", x, b.op("Sigmoid", x))
-    if n == "Hardswish":
-        return b.op("HardSwish", x)
-    if n == "LeakyHardtanh":
-        return _leaky_hardtanh(b, a, x)
-    if n == "Softsign":
-        return b.op("Softsign", x)
-    raise AssertionError(f"no ONNX form for activation {n}")
-
+    return ACTIVATIONS[a.name](b, params, a, x, name)

@@ -23,6 +23,7 @@ import onnx
 import onnx_ir as ir
 
 from namx import __version__
+from namx.backends import ONE_WIDTH_AT_A_TIME, architecture
 from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
 from namx.reference import initial_state
 from namx.widths import WidthLevel
@@ -34,16 +35,15 @@ OPSET = 17
 IR_VERSION = 8
 AUDIO_IN, AUDIO_OUT, WIDTH_IN, LEVEL_STATE = "audio", "audio_out", "width", "level"
 START_LEVEL = -1.0  # state.level fed to start or reset: no level ran yet
-BUILDERS = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build}
+# IR type -> build(b, P, S, net, x, prefix, build_net) (namx.backends)
+ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build,
+                 Container: ONE_WIDTH_AT_A_TIME}
 FLOAT = ir.TensorType(ir.DataType.FLOAT)
 
 
 def build_net(b: Builder, P, S, model: Model, x, prefix: str):
     """Append the ops of a plain model (any architecture) to b; x and the result are [1, C, T]."""
-    for cls, build in BUILDERS.items():
-        if isinstance(model.net, cls):
-            return build(b, P, S, model.net, x, prefix, build_net)
-    raise AssertionError(f"no ONNX builder for {type(model.net).__name__}")
+    return architecture(ARCHITECTURES, model)(b, P, S, model.net, x, prefix, build_net)
 
 
 def _audio_in() -> ir.Value:
@@ -147,8 +147,8 @@ def _state_input(name: str, shape) -> ir.Value:
 class _Graph:
     """A fixed graph (one level, no `width`) or an all-widths graph (several levels, `width`)."""
 
-    def __init__(self, plans: list[_Level], width_values: list[int] | None, full=None):
-        self.plans, self.full, self.full_consts = plans, full, {}
+    def __init__(self, plans: list[_Level], width_values: list[int] | None, full=None, reset: bool = True):
+        self.plans, self.full, self.full_consts, self.reset = plans, full, {}, reset
         self.b = b = Builder()
         audio = _audio_in()
         self.x = b.op("Reshape", audio, b.ints([1, 1, -1]))
@@ -200,8 +200,8 @@ class _Graph:
         """Level `plan`: continue from the incoming state if it ran last, else from its initial state.
         Each branch holds its own copy of the level's network and constants."""
         incoming = {n: self.slots[i][1] for i, n in enumerate(plan.names)}
-        if not plan.names:
-            return self._run(b, _LevelParams(b, plan.index, self.full, self.full_consts), plan, {})
+        if not plan.names or not self.reset:
+            return self._run(b, _LevelParams(b, plan.index, self.full, self.full_consts), plan, incoming)
         keep, fresh = b.sub(local=True), b.sub(local=True)
         initial = {n: fresh.const(plan.initial[n], f"initial.L{plan.index}.{n}") for n in plan.names}
         index = b.const(np.full((1, 1, 1), plan.index, np.float32), f"level_{plan.index}_f32")
@@ -240,9 +240,11 @@ class _Graph:
                               for i in range(len(self.slots)))] for p in self.plans]
 
 
-def fixed_model(model: Model, level: WidthLevel):
-    """The fixed-width graph of one level of `model`, with pruned weights."""
-    return _Graph([_Level(model.at(level), level.index)], None)
+def fixed_model(model: Model, level: WidthLevel, reset: bool = True):
+    """The fixed-width graph of one level of `model`, with pruned weights. `reset=False` leaves out
+    the start/reset mechanism (it always continues the state fed in): only for measuring what the
+    mechanism costs (benchmarks/bench_onnx_reset.py)."""
+    return _Graph([_Level(model.at(level), level.index)], None, reset=reset)
 
 
 def dynamic_model(model: Model):

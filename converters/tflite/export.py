@@ -11,9 +11,10 @@ import json
 import numpy as np
 
 from namx import __version__
+from namx.backends import ONE_WIDTH_AT_A_TIME
 from namx.errors import NamxError
 from namx.metadata import copied
-from namx.model import LSTM, ConvNet, Linear, Model, WaveNet
+from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
 from namx.reference import initial_state
 from namx.spec import SPEC_VERSION
 from namx.stats import receptive_field
@@ -24,7 +25,9 @@ from .binding import AUDIO, AUDIO_OUT, NEXT_SUFFIX, StreamBinding
 from .builder import ModelBuilder
 from .stream import StreamGraph
 
-ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build}
+# IR type -> build(sg, model, x, prefix) (namx.backends)
+ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build,
+                 Container: ONE_WIDTH_AT_A_TIME}
 SPEC = f"A2 {SPEC_VERSION}"
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from namx.errors import NamxError
+from namx.backends import architecture
 from namx.model import Conv
 
 from . import activations
@@ -80,10 +80,7 @@ class StreamGraph:
 
     def net(self, model, x: int, prefix: str = "") -> int:
         """Build a plain model's network on x [1, T, 1, in] -> [1, T, 1, out] (state names get `prefix`)."""
-        for cls, build in self.architectures.items():
-            if isinstance(model.net, cls):
-                return build(self, model, x, prefix)
-        raise NamxError(f"{model.source}: cannot convert a {model.architecture} to TFLite")
+        return architecture(self.architectures, model)(self, model, x, prefix)
 
     # ---- layers -----------------------------------------------------------------------------
 

@@ -10,10 +10,11 @@ runs the plain model with the functions below, which follow namx/reference.py li
 Prewarm (spec §7.1): with `prewarm=True` (default) output sample t is the response from the
 prewarmed initial state, as the golden outputs are. WaveNet, ConvNet and Linear get this by
 left-padding the input with `prewarm_samples` zeros (>= receptive field - 1, so every history
-holds its silence steady state) and dropping those outputs; an LSTM runs `prewarm_samples`
-zeros from its stored (h0, c0) first. With `prewarm=False` no warm-up is done: WaveNet, ConvNet
-and Linear return only the outputs whose whole receptive field lies inside x (length
-T - RF + 1: what training on segments wants), an LSTM starts from (h0, c0).
+holds its silence steady state) and dropping those outputs; an LSTM (also as a WaveNet's
+condition_dsp) runs those zeros from its stored (h0, c0) the same way. With `prewarm=False` no
+warm-up is done: a model with a finite receptive field returns only the outputs whose whole
+receptive field lies inside x (length T - RF + 1: what training on segments wants); one with an
+LSTM starts from (h0, c0) and returns every output.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from namx.activations import Activation
+from namx.activations import FASTTANH, Activation
+from namx.backends import ONE_WIDTH_AT_A_TIME, architecture
 from namx.errors import NamxError
 from namx.model import LSTM, BatchNorm, Container, Conv, ConvNet, Film, Layer, Linear, LSTMCell, Model, WaveNet
 from namx.stats import prewarm_samples, receptive_field
@@ -132,28 +134,21 @@ def to_model(module: NamxModule) -> Model:
 # ---- the forward pass of a plain model (follows namx/reference.py) ------------------------------
 
 def run(model: Model, x: torch.Tensor, prewarm: bool = True) -> torch.Tensor:
-    """Run a plain model on x (N, C, T) from its prewarmed state (or without warm-up)."""
-    net = model.net
-    if isinstance(net, Container):
-        raise NamxError(f"{model.source}: a container must be run at one width (model.at(width))")
-    if isinstance(net, LSTM):
-        return _lstm(net, x, prewarm_samples(model) if prewarm else 0)
+    """Run a plain model on x (N, C, T) from its prewarmed state (or without warm-up).
+
+    Prewarming runs `prewarm_samples` zeros first: left padding, whose outputs are dropped.
+    """
     if prewarm:
         pad = prewarm_samples(model)
         return _net(model, F.pad(x, (pad, 0)))[..., pad:]
-    return _net(model, x)[..., receptive_field(model) - 1:]
+    y = _net(model, x)
+    rf = receptive_field(model)
+    return y if rf is None else y[..., rf - 1:]
 
 
 def _net(model: Model, x: torch.Tensor) -> torch.Tensor:
-    """A finite-receptive-field net on x from zero histories (the caller handles warm-up)."""
-    net = model.net
-    if isinstance(net, WaveNet):
-        return _wavenet(net, x)
-    if isinstance(net, ConvNet):
-        return _convnet(net, x)
-    if isinstance(net, Linear):
-        return _linear(net, x)
-    raise NamxError(f"{model.source}: cannot run a {model.architecture} here")
+    """A plain net on x from its zero state (zero histories; an LSTM's stored (h0, c0))."""
+    return architecture(ARCHITECTURES, model)(model.net, x)
 
 
 def conv(c: Conv, x: torch.Tensor) -> torch.Tensor:
@@ -236,7 +231,7 @@ def _linear(net: Linear, x: torch.Tensor) -> torch.Tensor:
     return y
 
 
-def _lstm(net: LSTM, x: torch.Tensor, warmup: int) -> torch.Tensor:
+def _lstm(net: LSTM, x: torch.Tensor) -> torch.Tensor:
     n = x.shape[0]
     params = []
     for cell in net.cells:
@@ -246,11 +241,12 @@ def _lstm(net: LSTM, x: torch.Tensor, warmup: int) -> torch.Tensor:
     c = torch.stack([c.c0 for c in net.cells])[:, None].expand(-1, n, -1).to(x.dtype).contiguous()
     params = [p.to(x.dtype) for p in params]
     seq = x.transpose(1, 2)  # (N, T, C)
-    if warmup:
-        zeros = seq.new_zeros(n, warmup, seq.shape[2])
-        _, h, c = torch.lstm(zeros, (h, c), params, True, len(net.cells), 0.0, False, False, True)
     out, _, _ = torch.lstm(seq, (h, c), params, True, len(net.cells), 0.0, False, False, True)
     return (torch.einsum("oh,nth->not", net.head_w, out) + net.head_b[:, None])
+
+
+# IR type -> run(net, x) (namx.backends)
+ARCHITECTURES = {WaveNet: _wavenet, LSTM: _lstm, ConvNet: _convnet, Linear: _linear, Container: ONE_WIDTH_AT_A_TIME}
 
 
 # ---- activations: one table, as namx/activations.py defines them -------------------------------
@@ -261,7 +257,7 @@ def _leaky(x, slope):
 
 def _fasttanh(x):
     ax, x2 = x.abs(), x * x
-    c0, c1, c2, c3, c4 = 2.45550750702956, 0.893229853513558, 0.821226666969744, 2.44506634652299, 0.814642734961073
+    c0, c1, c2, c3, c4 = FASTTANH
     return (x * (c0 + c0 * ax + (c1 + c2 * ax) * x2)) / (c3 + (c3 + x2) * (x + c4 * x * ax).abs())
 
 
@@ -277,6 +273,7 @@ def _leaky_hardtanh(a: Activation, x):
                        torch.where(x > hi, (x - hi) * a.param("max_slope") + hi, x))
 
 
+# activation name -> f(a, x) (namx.backends)
 ACTIVATIONS = {
     "Tanh": lambda a, x: torch.tanh(x),
     "Fasttanh": lambda a, x: _fasttanh(x),
