@@ -1,6 +1,6 @@
 """The conformance run: every model x width x runtime x block partition, width switches and speed.
 
-The reference is namx's NumPy reference in float64 (runtimes/numpy_ref.py), which reproduces
+The reference is namx's NumPy reference in float64 (namx/reference.py), which reproduces
 NeuralAmpModelerCore on the whole golden corpus (spec §8.4); the suite can therefore test any
 model on any input. Pass bounds are spec §8.3's classes (namx.metrics.tolerance) with the floor
 taken, per output, from the same reference computed in float32: how far float32 arithmetic alone
@@ -434,7 +434,7 @@ def _report(muts, runtimes, settings, cases, switches, skipped, speed, started, 
                      "rtf_block_sizes": list(settings.rtf_block_sizes), "rtf_seconds": settings.rtf_seconds,
                      "repeats": settings.repeats, "warmup": settings.warmup, "quick": settings.quick,
                      "random_partition": "log-uniform block lengths 1..511, default_rng(7)"},
-        "reference": {"implementation": "namx NumPy reference (runtimes/numpy_ref.py), float64",
+        "reference": {"implementation": "namx NumPy reference (namx/reference.py), float64",
                       "namx_version": namx.__version__,
                       "reproduces": f"NeuralAmpModelerCore {CORE_COMMIT} on the golden corpus (spec §8.4)",
                       "floor": "the same reference in float32 (spec §11.3)"},

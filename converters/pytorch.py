@@ -19,8 +19,6 @@ from namx.errors import NamxError
 from namx.loader import from_json
 from namx.model import Model
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
-
 
 def from_module(module: nn.Module, source: str = "<torch module>") -> Model:
     """A namx Model from a namx.torch.NamxModule or a neural-amp-modeler model."""

@@ -11,10 +11,10 @@ from .errors import ModelError, NamxError, WidthError
 from .loader import loads
 from .bundled import load_model as load  # noqa: E402  a .nam path, or a bundled model's name ("A2", "slim8")
 from .model import Model
+from .spec import SPEC_VERSION
 from .widths import WidthLevel
 
 __version__ = "0.1.0"
-SPEC_VERSION = "1.0"
 
 __all__ = ["load", "loads", "Model", "WidthLevel", "NamxError", "ModelError", "WidthError", "__version__",
            "SPEC_VERSION"]

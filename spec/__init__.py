@@ -2,14 +2,14 @@
 
     from namx.spec import DOCUMENT, SCHEMA   # spec/a2/<version>/A2.md and nam.schema.json
 
-`namx spec` prints these paths and the version (namx.SPEC_VERSION), so a vendor running the
-conformance suite can see which spec they are tested against.
+`namx spec` prints these paths and the version, so a vendor running the conformance suite can see
+which spec they are tested against. SPEC_VERSION is defined here, once; namx.SPEC_VERSION is this.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from namx import SPEC_VERSION
+SPEC_VERSION = "1.0"  # the spec this namx implements (spec/a2/<version>/); CHANGELOG.md lists the versions
 
 HERE = Path(__file__).parent
 DIR = HERE / "a2" / SPEC_VERSION

@@ -184,8 +184,8 @@ def test_calibration_macros_where_the_metadata_has_them(exported):
 
 def test_without_tflite_micro_the_arena_is_left_undefined(tmp_path, monkeypatch, capsys):
     """A header never guesses the arena: unmeasured, the macro is absent (a build using it fails)."""
-    import namx.runtimes.tflm
-    monkeypatch.setattr(namx.runtimes.tflm, "measured_arena", lambda model: None)
+    import namx.converters.tflite
+    monkeypatch.setattr(namx.converters.tflite, "measured_arena", lambda model: None)
     convert("tflite", load_model("example"), output=str(tmp_path / "m.tflite"), width="3", c_array=True)
     header = (tmp_path / "m.h").read_text()
     assert "/* NAMX_M_ARENA_SIZE: not measured (tflite-micro was not installed) */" in header

@@ -104,3 +104,45 @@ def test_post_stack_head_applies_the_activation_before_every_conv():
     for conv in net.post_head.convs:
         y = _causal(np.maximum(y, 0), conv.dense().transpose(1, 2, 0).astype(np.float64), conv.bias, 1)
     assert np.max(np.abs(NumpyStreamer(model).process(X) - y[0, n:])) < 1e-12
+
+
+def test_every_architecture_has_a_reference_runner():
+    """RUNNERS covers every IR network type (namx.model.Net): removing an entry fails here."""
+    import typing
+
+    import namx.model
+    from namx.reference import RUNNERS
+    assert set(typing.get_args(namx.model.Net)) <= set(RUNNERS)
+
+
+@pytest.mark.spec("6.4")
+def test_a_container_runs_its_widest_submodel():
+    from namx.bundled import load_model
+    from namx.reference import ModelRunner, initial_state
+    model = load_model("example")
+    container, widest = ModelRunner(model), ModelRunner(model.at())
+    container.reset(), widest.reset()
+    assert np.array_equal(container.process(X[:500]), widest.process(X[:500]))
+    assert list(initial_state(model)) == list(initial_state(model.at()))
+
+
+@pytest.mark.spec("7.1", "9.2", "10.5")
+def test_every_binding_carries_the_reference_initial_state():
+    """One source of the initial state: the ONNX graph and the TFLite file carry namx.reference's,
+    cast to float32. A folded ONNX conv's extra leading rows (the condition signal) hold zeros."""
+    from namx.converters.onnx import export
+    from namx.converters.onnx import initial_state as onnx_state
+    from namx.converters.tflite.export import tensor_state
+    from namx.reference import initial_state
+    conditioned = wavenet([layer_array(channels=3)], condition_dsp=wavenet([layer_array(channels=2)], seed=5))
+    lstm = with_weights(nam("LSTM", {"num_layers": 2, "input_size": 1, "hidden_size": 3}, sample_rate=8000))
+    for obj in (conditioned, convnet(), lstm):
+        model = from_json(obj)
+        ref = {n: np.asarray(v, np.float32) for n, v in initial_state(model).items()}
+        graph, tflite = onnx_state(export(model)), tensor_state(model)
+        assert set(graph) == {"state.level", *(f"state.{n}" for n in ref)} and list(tflite) == list(ref)
+        for name, v in ref.items():
+            rows = graph[f"state.{name}"][0]
+            extra = rows.shape[0] - (v.shape[0] if v.ndim == 2 else 1)
+            assert np.array_equal(rows[extra:], v.reshape(-1, rows.shape[1])) and not rows[:extra].any()
+            assert np.array_equal(tflite[name][0, :, 0].T if v.ndim == 2 else tflite[name][0], v)

@@ -19,6 +19,7 @@ import onnx
 from namx import SPEC_VERSION, __version__
 from namx.outputs import atomic_output, check_output_path
 from namx.errors import NamxError
+from namx.metadata import copied
 from namx.model import Model
 from namx.stats import macs_per_sample, num_weights, prewarm_samples, receptive_field
 from namx.widths import select
@@ -53,6 +54,7 @@ METADATA = {
     "nam.loudness": "metadata.loudness (dB), when present",
     "nam.input_level_dbu": "metadata.input_level_dbu, when present",
     "nam.output_level_dbu": "metadata.output_level_dbu, when present",
+    "nam.gain": "metadata.gain, when present",
 }
 
 
@@ -95,9 +97,7 @@ def export(model: Model, width=None) -> onnx.ModelProto:
     }
     if width is not None:
         meta["namx.width"] = chosen[0].label
-    for key in ("loudness", "input_level_dbu", "output_level_dbu"):
-        if isinstance(model.metadata.get(key), (int, float)):
-            meta[f"nam.{key}"] = repr(float(model.metadata[key]))
+    meta.update({f"nam.{key}": repr(value) for key, value in copied(model.metadata).items()})
     if isinstance(model.metadata.get("name"), str):
         meta["nam.name"] = model.metadata["name"]
     graph.metadata_props.update(meta)

@@ -25,7 +25,7 @@ import onnx_ir as ir
 from namx import __version__
 from namx.backends import ONE_WIDTH_AT_A_TIME, architecture
 from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
-from namx.stats import prewarm_samples
+from namx.reference import initial_state
 from namx.widths import WidthLevel
 
 from . import convnet, linear, lstm, wavenet
@@ -38,7 +38,6 @@ START_LEVEL = -1.0  # state.level fed to start or reset: no level ran yet
 # IR type -> build(b, P, S, net, x, prefix, build_net) (namx.backends)
 ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build,
                  Container: ONE_WIDTH_AT_A_TIME}
-PREWARM_CHUNK = 1 << 16
 FLOAT = ir.TensorType(ir.DataType.FLOAT)
 
 
@@ -69,47 +68,34 @@ def to_proto(model: ir.Model, check: bool = True) -> onnx.ModelProto:
     return proto
 
 
-def _session(proto: onnx.ModelProto):
-    import onnxruntime as ort
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-
-
 class _Level:
     """One width level: its plain model, the tensors it asks for, its states and initial state.
 
-    The initial state comes from running the level's plain graph (the state fed in, no rule) on
-    prewarm zeros from its zero state (spec §7.1).
+    The initial state is the reference's (namx.reference.initial_state, spec §7.1) as float32, in
+    the graph's layout (_graph_state).
     """
 
     def __init__(self, plain: Model, index: int):
         self.plain, self.index = plain, index
         b = Builder()
         self.params, states = CollectParams(b), States()
-        audio = _audio_in()
-        y = build_net(b, self.params, states, plain, b.op("Reshape", audio, b.ints([1, 1, -1])), "")
-        out = _typed(b.op("Reshape", y, b.ints([-1])), ["T"])
+        build_net(b, self.params, states, plain, b.op("Reshape", _audio_in(), b.ints([1, 1, -1])), "")
         self.names = list(states.specs)
-        for name, value in states.outputs.items():
-            value.name = STATE_OUT + name
-            value.type, value.shape = states.inputs[name].type, states.inputs[name].shape
-        raw = _model(b, [audio, *states.inputs.values()], [out, *map(states.outputs.get, self.names)])
-        self.initial = self._prewarm(raw, {n: states.specs[n]["zero"] for n in self.names})
+        self.initial = _graph_state(initial_state(plain), {n: states.specs[n]["zero"] for n in self.names})
 
-    def _prewarm(self, raw: ir.Model, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        n = prewarm_samples(self.plain)
-        if n == 0 or not state:
-            return state
-        session = _session(to_proto(raw, check=False))
-        feeds = [STATE_IN + name for name in state]
-        while n > 0:
-            k = min(n, PREWARM_CHUNK)
-            outs = session.run(None, {AUDIO_IN: np.zeros(k, np.float32), **dict(zip(feeds, state.values()))})
-            state = dict(zip(state, outs[1:]))
-            n -= k
-        return state
+
+def _graph_state(reference: dict[str, np.ndarray], zero: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The reference's state in the graph's layout: [1, rows, length] float32 per state.
+
+    A convolution whose input mixin is folded in (wavenet.py) has rows for the condition signal
+    before the reference's rows; only its newest column, the current input, meets nonzero
+    weights, so their history stays as in the zero state.
+    """
+    out = {}
+    for name, z in zero.items():
+        ref = np.asarray(reference[name], np.float32).reshape(-1, z.shape[2])
+        out[name] = np.concatenate([z[0, :z.shape[1] - ref.shape[0]], ref])[None]
+    return out
 
 
 class _LevelParams:

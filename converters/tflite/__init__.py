@@ -21,6 +21,7 @@ from namx.stats import prewarm_samples
 from namx.widths import select
 
 from . import binding
+from .arena import measured_arena
 from .c_array import CompactState
 from .c_array import write as c_sources
 from .export import check_streamable, export_widths
@@ -70,7 +71,6 @@ def _write(path: Path, data: bytes | str) -> Path:
 def _c_array(model, level, block: int, path: Path, b) -> tuple[str, str]:
     """The .h/.cc for one width: the model without its initial state (the .cc holds it once), the
     arena measured in TFLM; a note on stderr gives the flash and RAM they need."""
-    from namx.runtimes.tflm import measured_arena
     lean, _ = export_widths(model, [level], block, embed_state=False)
     arena = measured_arena(lean)
     h, cc = c_sources(path.with_suffix(".h"), path.with_suffix(".cc"), path.name, lean, b, model.source,

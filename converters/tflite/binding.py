@@ -2,7 +2,7 @@
 the runtimes, the C-array writer and the test that checks the spec's tables.
 
 A streaming graph has inputs [audio, state...] and outputs [audio, next state...]; the states
-come in the NumPy reference's order (runtimes/numpy_ref.py) and each next state has its state's
+come in the NumPy reference's order (namx/reference.py) and each next state has its state's
 shape. Metadata entry METADATA ("namx", JSON) describes every streaming subgraph; each one's
 initial (prewarmed) state is the metadata buffer it names, the states' float32 values
 concatenated in input order (C order within a state).

@@ -17,6 +17,7 @@ import numpy as np
 
 from namx import __version__
 from namx.c_source import comment_text, initializer, string_literal
+from namx.metadata import COPIED, copied
 
 from .binding import AUDIO, StreamBinding, c_identifier
 from .builder import S
@@ -68,8 +69,6 @@ MACROS = (
     ("OUTPUT_LEVEL_DBU", "metadata: output level in dBu, where present"),
 )
 ARENA_ALIGNMENT = 16
-METADATA_MACROS = {"NAME": "name", "LOUDNESS": "loudness", "GAIN": "gain",
-                   "INPUT_LEVEL_DBU": "input_level_dbu", "OUTPUT_LEVEL_DBU": "output_level_dbu"}
 _OP_NAMES = {v: k for k, v in vars(S.BuiltinOperator).items() if not k.startswith("_")}
 
 
@@ -141,12 +140,10 @@ def write(h_path: Path, cc_path: Path, tflite_name: str, model_bytes: bytes, b: 
         "ARENA_SIZE": None if arena is None else str(arena), "ARENA_ALIGNMENT": str(ARENA_ALIGNMENT),
         "MODEL_BYTES": str(len(model_bytes)), "INITIAL_STATE_BYTES": str(4 * max(state.values.size, 1)),
     }
-    for name, key in METADATA_MACROS.items():
-        v = metadata.get(key)
-        if name == "NAME":
-            values[name] = string_literal(v) if isinstance(v, str) else None
-        else:
-            values[name] = _float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    model_name = metadata.get("name")
+    values["NAME"] = string_literal(model_name) if isinstance(model_name, str) else None
+    numbers = copied(metadata)
+    values.update({key.upper(): _float(numbers[key]) if key in numbers else None for key in COPIED})
     guard = f"NAMX_{ident.upper()}_H"
     order = [f" *   input 0 / output 0: {AUDIO} float32[1, {b.block_size}]"]
     order += [f" *   input {k + 1} / output {k + 1}: {n} float32{list(s)}"

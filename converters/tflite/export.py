@@ -13,8 +13,10 @@ import numpy as np
 from namx import __version__
 from namx.backends import ONE_WIDTH_AT_A_TIME
 from namx.errors import NamxError
+from namx.metadata import copied
 from namx.model import LSTM, Container, ConvNet, Linear, Model, WaveNet
-from namx.runtimes.numpy_ref import initial_state
+from namx.reference import initial_state
+from namx.spec import SPEC_VERSION
 from namx.stats import receptive_field
 from namx.widths import WidthLevel
 
@@ -26,8 +28,7 @@ from .stream import StreamGraph
 # IR type -> build(sg, model, x, prefix) (namx.backends)
 ARCHITECTURES = {WaveNet: wavenet.build, LSTM: lstm.build, ConvNet: convnet.build, Linear: linear.build,
                  Container: ONE_WIDTH_AT_A_TIME}
-SPEC = "A2 1.0"
-COPIED_METADATA = ("loudness", "input_level_dbu", "output_level_dbu", "gain")
+SPEC = f"A2 {SPEC_VERSION}"
 
 
 # An LSTM is unrolled over the block, so its cost per sample does not fall with longer blocks
@@ -42,7 +43,7 @@ def unrolled(plain: Model) -> bool:
 
 
 def tensor_state(plain: Model) -> dict[str, np.ndarray]:
-    """The prewarmed initial state (numpy_ref.initial_state, the source of truth) in tensor layout.
+    """The prewarmed initial state (namx.reference.initial_state, the source of truth) in tensor layout.
 
     A history (channels, rows) becomes [1, rows, 1, channels], oldest row first; an LSTM vector
     (H,) becomes [1, H].
@@ -85,7 +86,7 @@ def _finish(mb: ModelBuilder, model: Model, bindings: list[StreamBinding]) -> by
     meta = {"format": binding.FORMAT, "spec": SPEC, "namx_version": __version__,
             "architecture": model.architecture, "sample_rate": float(model.sample_rate),
             "widths": [lv.label for lv in model.widths()],
-            "metadata": {k: model.metadata[k] for k in COPIED_METADATA if model.metadata.get(k) is not None},
+            "metadata": copied(model.metadata),
             "graphs": [b.to_json() for b in bindings]}
     mb.metadata(binding.METADATA, json.dumps(meta).encode())
     for b in bindings:

@@ -1,7 +1,7 @@
 """A streaming subgraph: a fixed block of samples in, the same number out, with named state.
 
 State is every causal convolution's input history (and the LSTM's h, c), named as the NumPy
-reference names it (runtimes/numpy_ref.py). Where the state lives is the *carrier*:
+reference names it (namx/reference.py). Where the state lives is the *carrier*:
 
 - "io" (the binding's default, spec §10): each state is a graph input and its next value a graph
   output with the same shape; the host copies outputs back into inputs after every call.

@@ -5,7 +5,7 @@ batchnorm and an LSTM's stored initial state as buffers) and keeps the model's s
 skeleton. `forward(x, width)` rebuilds the typed model with these tensors in place of the NumPy
 arrays, takes `namx.widths.at(model, width)` -- the one place widths are defined, so a
 channel-sliced width indexes the full parameters and training backpropagates into them -- and
-runs the plain model with the functions below, which follow runtimes/numpy_ref.py line by line.
+runs the plain model with the functions below, which follow namx/reference.py line by line.
 
 Prewarm (spec §7.1): with `prewarm=True` (default) output sample t is the response from the
 prewarmed initial state, as the golden outputs are. WaveNet, ConvNet and Linear get this by
@@ -131,7 +131,7 @@ def to_model(module: NamxModule) -> Model:
     return map_weights(module.skeleton, take)
 
 
-# ---- the forward pass of a plain model (follows runtimes/numpy_ref.py) --------------------------
+# ---- the forward pass of a plain model (follows namx/reference.py) ------------------------------
 
 def run(model: Model, x: torch.Tensor, prewarm: bool = True) -> torch.Tensor:
     """Run a plain model on x (N, C, T) from its prewarmed state (or without warm-up).
