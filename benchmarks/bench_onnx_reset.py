@@ -10,9 +10,12 @@ runtime's IOBinding runner (state in buffers allocated once):
 - "no reset": the same graph without that mechanism (it always continues the state fed in), the
   cost the mechanism is measured against;
 - "all widths": the all-widths graph, fed this width.
-The graphs take turns: each round streams --samples samples through each one, and each ratio is
-the median over the rounds of the two graphs' times in the same round, so a load that changes
-slowly (other jobs on the machine) cancels. Times are this thread's CPU time. "fixed/no reset" is
+Each ratio comes from its own pair of graphs taking turns: each round streams --samples samples
+through both, the one that goes first alternating (whichever runs after another graph finds the
+caches holding that graph's weights), and the ratio is the median over the rounds of the two times
+in the same round, so a load that changes slowly (other jobs on the machine) cancels. Only the two
+graphs compared take part: a third one interleaved (the all-widths graph, with every level's
+weights) adds cache misses to whichever runs after it. Times are this thread's CPU time. "fixed/no reset" is
 the mechanism's cost (1.05 = 5 %), "all/fixed" the all-widths graph's time over the fixed graph's.
 """
 import argparse
@@ -38,24 +41,24 @@ def without_reset(model, level, proto):
     return bare
 
 
-def paired(runners: dict, chunks, rounds: int) -> dict:
-    """Per runner, its time per round; the runners take turns within each round."""
-    times = {name: [] for name in runners}
-    for r in runners.values():  # warm up: the first calls plan memory
+def paired(a, b, chunks, rounds: int) -> tuple[list, list]:
+    """The times of runners a and b per round; they take turns, the first alternating."""
+    for r in (a, b):  # warm up: the first calls plan memory
         r.reset()
         for c in chunks:
             r.process(c)
-    for _ in range(rounds):
-        for name, r in runners.items():
+    times = {a: [], b: []}
+    for i in range(rounds):
+        for r in ((a, b) if i % 2 == 0 else (b, a)):
             t = time.thread_time()
             for c in chunks:
                 r.process(c)
-            times[name].append(time.thread_time() - t)
-    return times
+            times[r].append(time.thread_time() - t)
+    return times[a], times[b]
 
 
-def ratio(times, a, b) -> float:
-    return statistics.median(x / y for x, y in zip(times[a], times[b]))
+def ratio(a: list, b: list) -> float:
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def main():
@@ -77,15 +80,15 @@ def main():
             continue
         proto = export(model, level.label)
         dynamic.select(level.index)
-        runners = {"fixed": GraphRunner(proto), "no reset": GraphRunner(without_reset(model, level, proto)),
-                   "all widths": dynamic}
+        fixed, bare = GraphRunner(proto), GraphRunner(without_reset(model, level, proto))
         for block in args.blocks:
             n = max(1, args.samples // block)
             chunks = [np.ascontiguousarray(signal[i * block:(i + 1) * block]) for i in range(n)]
-            times = paired(runners, chunks, args.rounds)
-            per_call = statistics.median(times["fixed"]) / n * 1e6
-            print(f"{level.label:>6} {block:>6} {per_call:14.1f} {ratio(times, 'fixed', 'no reset'):15.3f} "
-                  f"{ratio(times, 'all widths', 'fixed'):10.3f}", flush=True)
+            with_reset, without = paired(fixed, bare, chunks, args.rounds)
+            every_width, fixed_alone = paired(dynamic, fixed, chunks, args.rounds)
+            per_call = statistics.median(with_reset + fixed_alone) / n * 1e6
+            print(f"{level.label:>6} {block:>6} {per_call:14.1f} {ratio(with_reset, without):15.3f} "
+                  f"{ratio(every_width, fixed_alone):10.3f}", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 
 
